@@ -1,0 +1,323 @@
+//! Benchmark: replicate small objects, large objects and a Delta table of many commits on one
+//! local S3 server with lakedr, and copy the same objects with s5cmd and the AWS CLI.
+//!
+//! Reports objects/s, MB/s, S3 requests per replicated object (counted by an SDK interceptor,
+//! retries included), p50/p99 time from a commit's event to its visibility in DR, and the peak
+//! memory of this process (which holds no object bodies: the data is staged with s5cmd).
+//! `bench/run.sh` starts the servers and runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::{Context as _, Result, bail};
+use aws_sdk_s3::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_s3::config::{ConfigBag, Intercept, RuntimeComponents};
+use clap::Parser;
+use futures::StreamExt;
+use lakedr::event::{ChangeKind, ObjectEvent};
+use lakedr::handler::{Outcome, Replicator};
+use lakedr::store::{ObjectUrl, Stores};
+use lakedr::{Config, Context};
+use serde_json::json;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// S3 endpoint of the server under test.
+    #[arg(long)]
+    endpoint: String,
+    /// Name of the server, for the report.
+    #[arg(long)]
+    label: String,
+    /// Directory with `objects/` (small and large files) and `table/` (a Delta table).
+    #[arg(long)]
+    data: PathBuf,
+    /// s5cmd binary.
+    #[arg(long, default_value = "s5cmd")]
+    s5cmd: String,
+    /// aws CLI binary.
+    #[arg(long, default_value = "aws")]
+    aws: String,
+    /// Concurrent handler invocations (stands for Lambda concurrency).
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+}
+
+#[derive(Debug, Default)]
+struct Counter(AtomicU64);
+
+#[derive(Debug, Clone)]
+struct Counting(Arc<Counter>);
+
+impl Intercept for Counting {
+    fn name(&self) -> &'static str {
+        "request-counter"
+    }
+    fn read_before_transmit(
+        &self,
+        _: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        self.0.0.fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+fn files(dir: &Path, rel: &str, out: &mut Vec<(String, u64)>) -> Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.file_type()?.is_dir() {
+            files(&e.path(), &format!("{rel}{name}/"), out)?;
+        } else {
+            out.push((format!("{rel}{name}"), e.metadata()?.len()));
+        }
+    }
+    Ok(())
+}
+
+fn run(cmd: &mut Command) -> Result<f64> {
+    let start = Instant::now();
+    let out = cmd.output().with_context(|| format!("running {cmd:?}"))?;
+    if !out.status.success() {
+        bail!("{cmd:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(start.elapsed().as_secs_f64())
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map(|kib| kib / 1024.0)
+        .unwrap_or_default()
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    let (src, dr, dr_s5, dr_aws) = ("bench-src", "bench-dr", "bench-dr-s5cmd", "bench-dr-awscli");
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(&args.endpoint)
+        .load()
+        .await;
+    let counter = Arc::new(Counter::default());
+    let client = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .interceptor(Counting(counter.clone()))
+            .build(),
+    );
+    for b in [src, dr, dr_s5, dr_aws] {
+        let _ = client.create_bucket().bucket(b).send().await;
+    }
+    // Stage the data with s5cmd so this process never holds object bodies.
+    let s5 = |a: &[&str]| {
+        let mut c = Command::new(&args.s5cmd);
+        c.args(["--endpoint-url", &args.endpoint]).args(a);
+        c
+    };
+    run(&mut s5(&[
+        "cp",
+        &format!("{}/objects/*", args.data.display()),
+        &format!("s3://{src}/objects/"),
+    ])
+    .current_dir(&args.data))?;
+    let mut objects = Vec::new();
+    files(&args.data.join("objects"), "objects/", &mut objects)?;
+    let mut table = Vec::new();
+    files(&args.data.join("table"), "", &mut table)?;
+
+    let config = Config::from_text(&format!(
+        "[[rule]]\nname = \"bench\"\nsource = \"s3://{src}/\"\ndestination = \"s3://{dr}/\"\n[s3]\nforce_path_style = true\n[copy]\nmultipart_threshold_bytes = 67108864\nmultipart_part_size_bytes = 16777216\nmax_concurrency = 16\n"
+    ))?;
+    let store = lakedr_aws::S3Store::from_client(client.clone(), config.copy.clone());
+    let ctx = Context {
+        config: Arc::new(config),
+        stores: Stores::new(Some(Arc::new(store))),
+        ordered: None,
+        dead_letter: None,
+        ordered_dead_letter: None,
+    };
+    let replicator = Replicator { ctx };
+    let event = |key: &str, size: u64| ObjectEvent {
+        url: ObjectUrl::s3(src, key),
+        kind: ChangeKind::Created,
+        size: Some(size),
+        etag: None,
+        version_id: None,
+        sequencer: None,
+    };
+
+    // 1. Objects, as events, through the replicator with bounded concurrency.
+    let before = counter.0.load(Ordering::Relaxed);
+    let bytes: u64 = objects.iter().map(|(_, s)| s).sum();
+    let start = Instant::now();
+    let results: Vec<_> = futures::stream::iter(objects.iter().map(|(k, s)| {
+        let (ev, replicator) = (event(k, *s), &replicator);
+        async move { replicator.on_event(&ev, None).await }
+    }))
+    .buffer_unordered(args.concurrency)
+    .collect()
+    .await;
+    let secs = start.elapsed().as_secs_f64();
+    let copied = results
+        .iter()
+        .filter(|r| matches!(r, Ok(Outcome::Copied { .. })))
+        .count();
+    if copied != objects.len() {
+        bail!(
+            "{} of {} objects copied: {:?}",
+            copied,
+            objects.len(),
+            results.iter().find(|r| r.is_err())
+        );
+    }
+    let object_requests = counter.0.load(Ordering::Relaxed) - before;
+
+    // 2. The Delta table: a writer's files arrive, then each commit's event; time each commit
+    //    from its event to its visibility in DR.
+    let mut latencies = Vec::new();
+    let mut commit_requests = Vec::new();
+    let (mut table_data_requests, mut table_data_files) = (0u64, 0u64);
+    let table_dir = args.data.join("table");
+    let size_of = |k: &str| {
+        table
+            .iter()
+            .find(|(t, _)| t == k)
+            .map(|(_, s)| *s)
+            .unwrap_or_default()
+    };
+    let mut versions: Vec<u64> = table
+        .iter()
+        .filter_map(
+            |(k, _)| match lakedr::delta::LogFile::parse(k.strip_prefix("_delta_log/")?) {
+                lakedr::delta::LogFile::Commit(v) => Some(v),
+                _ => None,
+            },
+        )
+        .collect();
+    versions.sort_unstable();
+    for v in &versions {
+        let ckey = lakedr::delta::commit_name(*v);
+        let body = std::fs::read(table_dir.join(&ckey))?;
+        let refs = lakedr::delta::parse_ndjson(&body).map_err(anyhow::Error::msg)?;
+        // The writer puts the commit's files, then the commit; their events follow.
+        let mut keys: Vec<String> = refs.files.iter().map(|f| f.rel.clone()).collect();
+        for k in &keys {
+            client
+                .put_object()
+                .bucket(src)
+                .key(format!("table/{k}"))
+                .body(std::fs::read(table_dir.join(k))?.into())
+                .send()
+                .await?;
+        }
+        client
+            .put_object()
+            .bucket(src)
+            .key(format!("table/{ckey}"))
+            .body(body.into())
+            .send()
+            .await?;
+        let r0 = counter.0.load(Ordering::Relaxed);
+        for k in &keys {
+            replicator
+                .on_event(&event(&format!("table/{k}"), size_of(k)), None)
+                .await?;
+        }
+        let r1 = counter.0.load(Ordering::Relaxed);
+        table_data_requests += r1 - r0;
+        table_data_files += keys.len() as u64;
+        let t = Instant::now();
+        replicator
+            .on_event(&event(&format!("table/{ckey}"), size_of(&ckey)), None)
+            .await?;
+        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+        commit_requests.push((counter.0.load(Ordering::Relaxed) - r1) as f64);
+        // Checkpoint and hint written after the commit, as writers do.
+        keys.clear();
+        keys.extend(
+            table
+                .iter()
+                .map(|(k, _)| k.clone())
+                .filter(|k| k.starts_with(&format!("_delta_log/{v:020}.checkpoint"))),
+        );
+        if !keys.is_empty()
+            && table
+                .iter()
+                .any(|(k, _)| k == "_delta_log/_last_checkpoint")
+        {
+            keys.push("_delta_log/_last_checkpoint".into());
+        }
+        for k in &keys {
+            client
+                .put_object()
+                .bucket(src)
+                .key(format!("table/{k}"))
+                .body(std::fs::read(table_dir.join(k))?.into())
+                .send()
+                .await?;
+            replicator
+                .on_event(&event(&format!("table/{k}"), size_of(k)), None)
+                .await?;
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    let mean_commit_requests =
+        commit_requests.iter().sum::<f64>() / commit_requests.len().max(1) as f64;
+    let peak = peak_rss_mib();
+
+    // 3. The same objects with s5cmd and the AWS CLI (no ordering guarantees).
+    let s5_secs = run(&mut s5(&[
+        "--numworkers",
+        &args.concurrency.to_string(),
+        "cp",
+        &format!("s3://{src}/objects/*"),
+        &format!("s3://{dr_s5}/objects/"),
+    ]))?;
+    let aws_secs = run(Command::new(&args.aws).args([
+        "s3",
+        "sync",
+        &format!("s3://{src}/objects/"),
+        &format!("s3://{dr_aws}/objects/"),
+        "--endpoint-url",
+        &args.endpoint,
+        "--only-show-errors",
+    ]))?;
+
+    let n = objects.len() as f64;
+    let mb = bytes as f64 / 1e6;
+    let report = json!({
+        "server": args.label,
+        "objects": objects.len(),
+        "object_bytes": bytes,
+        "lakedr": {
+            "seconds": secs, "objects_per_s": n / secs, "mb_per_s": mb / secs,
+            "requests_per_object": object_requests as f64 / n,
+            "table_commits": versions.len(), "table_data_files": table_data_files,
+            "requests_per_table_data_file": table_data_requests as f64 / table_data_files.max(1) as f64,
+            "requests_per_commit_beyond_files": mean_commit_requests,
+            "commit_visible_ms_p50": percentile(&latencies, 0.5), "commit_visible_ms_p99": percentile(&latencies, 0.99),
+            "peak_rss_mib": peak,
+        },
+        "s5cmd": { "seconds": s5_secs, "objects_per_s": n / s5_secs, "mb_per_s": mb / s5_secs },
+        "aws_cli": { "seconds": aws_secs, "objects_per_s": n / aws_secs, "mb_per_s": mb / aws_secs },
+    });
+    println!("{}", serde_json::to_string_pretty(&report)?);
+    Ok(())
+}

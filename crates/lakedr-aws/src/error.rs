@@ -1,0 +1,62 @@
+//! SDK errors mapped onto `lakedr::Error` with the object they are about.
+
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use lakedr::Error;
+
+/// Maps an SDK error: 404 is [`Error::NotFound`], 412 [`Error::PreconditionFailed`],
+/// throttling, 5xx, 409 (conditional-write conflict) and network errors are retryable.
+pub(crate) fn map_sdk<E, R>(err: SdkError<E, R>, target: &str) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + HasStatus,
+{
+    let status = err.raw_response().map(HasStatus::status);
+    let code = err
+        .as_service_error()
+        .and_then(|e| e.code().map(str::to_owned));
+    let message = format!("{}", DisplayErrorContext(&err));
+    match (status, code.as_deref()) {
+        (Some(404), _) | (_, Some("NoSuchKey" | "NotFound" | "NoSuchVersion")) => Error::NotFound {
+            url: target.to_string(),
+        },
+        (Some(412), _) | (_, Some("PreconditionFailed")) => Error::PreconditionFailed {
+            url: target.to_string(),
+        },
+        (Some(s), _) if s == 408 || s == 409 || s == 429 || s >= 500 => Error::Transient {
+            target: target.to_string(),
+            message,
+        },
+        (
+            _,
+            Some(
+                "SlowDown"
+                | "Throttling"
+                | "ThrottlingException"
+                | "RequestTimeout"
+                | "InternalError",
+            ),
+        ) => Error::Transient {
+            target: target.to_string(),
+            message,
+        },
+        (None, _) => Error::Transient {
+            target: target.to_string(),
+            message,
+        }, // dispatch, timeout, I/O
+        _ => Error::Storage {
+            target: target.to_string(),
+            message,
+        },
+    }
+}
+
+/// The HTTP status of a raw response.
+pub(crate) trait HasStatus {
+    fn status(&self) -> u16;
+}
+
+impl HasStatus for aws_sdk_s3::config::http::HttpResponse {
+    fn status(&self) -> u16 {
+        self.status().as_u16()
+    }
+}

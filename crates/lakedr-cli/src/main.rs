@@ -1,0 +1,273 @@
+//! `lakedr`: the same handlers as the Lambda functions, run locally.
+//!
+//! * `sync`: full, consistent sync of every rule (backfill, reconcile), then verify;
+//! * `verify`: invariants 1 and 2 and lag for every DR table; non-zero exit on a violation;
+//! * `invoke <function> --event FILE`: one handler on one event, as Lambda would;
+//! * `run --until-idle`: poll the configured queues and run the handlers until both are empty.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use lakedr::queue::Queue;
+use lakedr::sync::{Progress, sync_all};
+use lakedr::verify::{TableVerdict, verify_rule};
+use lakedr::{Config, Context, OrderedSync, Replicator};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "lakedr",
+    version,
+    about = "Consistent DR replication of Delta tables and lakehouse objects"
+)]
+struct Cli {
+    /// Configuration file (TOML or JSON).
+    #[arg(
+        long,
+        short,
+        env = "LAKEDR_CONFIG",
+        default_value = "lakedr.toml",
+        global = true
+    )]
+    config: PathBuf,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Full, consistent sync of every rule, then verify.
+    Sync,
+    /// Check the invariants on every DR table; non-zero exit on any violation.
+    Verify,
+    /// Run one function's handler on an event file.
+    Invoke {
+        function: Function,
+        /// The event, as Lambda would deliver it (see events/).
+        #[arg(long)]
+        event: PathBuf,
+    },
+    /// Poll the configured queues and run the handlers locally.
+    Run {
+        /// Stop when both queues are empty.
+        #[arg(long)]
+        until_idle: bool,
+    },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum Function {
+    Replicator,
+    OrderedSync,
+}
+
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn add_total(&self, n: u64) {
+        self.0.inc_length(n);
+    }
+    fn advance(&self, n: u64, what: &str) {
+        self.0.set_message(what.to_string());
+        self.0.inc(n);
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let config = Config::from_file(&cli.config)
+        .with_context(|| format!("loading {}", cli.config.display()))?;
+    let ctx = lakedr_aws::build_context(config).await;
+    match cli.command {
+        Command::Sync => {
+            let bar = ProgressBar::new(0);
+            if std::io::stderr().is_terminal() && !cli.json {
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} [{bar:30}] {pos}/{len} {wide_msg}")?
+                        .progress_chars("=> "),
+                );
+            } else {
+                bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+            }
+            let summary = sync_all(&ctx, Arc::new(Bar(bar.clone()))).await?;
+            bar.finish_and_clear();
+            let verdicts = verify_all(&ctx).await?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "sync": summary, "verify": verdicts })
+                );
+            } else {
+                println!(
+                    "sync: {} objects seen, {} copied, {} already in DR, {} temporary skipped, {} excluded",
+                    summary.objects_seen,
+                    summary.objects_copied,
+                    summary.objects_already_in_dr,
+                    summary.temporary_skipped,
+                    summary.excluded
+                );
+                for t in &summary.tables {
+                    println!(
+                        "  table {}:{}: DR version {:?} -> {:?} (source {:?}), {} commits published, {} files and {} log files copied",
+                        t.rule,
+                        t.table,
+                        t.dr_version_before,
+                        t.dr_version,
+                        t.source_version,
+                        t.commits_published,
+                        t.files_copied,
+                        t.log_files_copied
+                    );
+                    for w in &t.warnings {
+                        println!("    warning: {w}");
+                    }
+                }
+                for (what, err) in &summary.errors {
+                    println!("  ERROR {what}: {err}");
+                }
+                print_verdicts(&verdicts);
+            }
+            Ok(exit_code(
+                summary.errors.is_empty() && verdicts.iter().all(TableVerdict::ok),
+            ))
+        }
+        Command::Verify => {
+            let verdicts = verify_all(&ctx).await?;
+            if cli.json {
+                println!("{}", serde_json::to_string_pretty(&verdicts)?);
+            } else {
+                print_verdicts(&verdicts);
+            }
+            Ok(exit_code(verdicts.iter().all(TableVerdict::ok)))
+        }
+        Command::Invoke { function, event } => {
+            let text = std::fs::read_to_string(&event)
+                .with_context(|| format!("reading {}", event.display()))?;
+            let payload: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not JSON", event.display()))?;
+            let out = match function {
+                Function::Replicator => Replicator { ctx }.handle(payload, None).await?,
+                Function::OrderedSync => OrderedSync { ctx }.handle(payload, None).await?,
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run { until_idle } => {
+            let stats = run_queues(ctx, until_idle).await?;
+            println!(
+                "{}",
+                serde_json::json!({ "processed": stats.0, "retried": stats.1 })
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn exit_code(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+async fn verify_all(ctx: &Context) -> Result<Vec<TableVerdict>> {
+    let mut out = Vec::new();
+    for rule in &ctx.config.rules {
+        out.extend(verify_rule(&ctx.stores, rule).await?);
+    }
+    Ok(out)
+}
+
+fn print_verdicts(verdicts: &[TableVerdict]) {
+    println!("verify: {} tables", verdicts.len());
+    for v in verdicts {
+        let state = if v.ok() { "OK" } else { "VIOLATION" };
+        println!(
+            "  {state} {}:{} source version {:?}, DR version {:?}, lag {} versions",
+            v.rule, v.table, v.source_version, v.dr_version, v.lag_versions
+        );
+        for p in &v.problems {
+            println!("    problem: {p}");
+        }
+        for w in &v.warnings {
+            println!("    warning: {w}");
+        }
+    }
+}
+
+/// Polls the events queue (replicator) and the ordered queue (ordered stage) in turn.
+/// Returns (messages processed, messages left for retry).
+async fn run_queues(ctx: Context, until_idle: bool) -> Result<(u64, u64)> {
+    let Some(events_url) = ctx.config.queues.events_url.clone() else {
+        bail!("queues.events_url (or LAKEDR_EVENTS_QUEUE_URL) is not set");
+    };
+    let events = lakedr_aws::sqs_queue(&events_url).await;
+    let ordered_q = ctx.ordered.clone();
+    let replicator = Replicator { ctx: ctx.clone() };
+    let ordered = OrderedSync { ctx };
+    let (mut processed, mut retried) = (0u64, 0u64);
+    let mut idle_rounds = 0;
+    loop {
+        let mut got = 0;
+        for msg in events.receive(10).await? {
+            got += 1;
+            if replicator.handle_message(&msg, None).await {
+                events.delete(&msg.receipt).await?;
+                processed += 1;
+            } else {
+                retried += 1;
+            }
+        }
+        if let Some(q) = &ordered_q {
+            let msgs = q.receive(10).await?;
+            got += msgs.len();
+            let failed = ordered.handle_messages(&msgs, None).await;
+            for m in &msgs {
+                if failed.contains(&m.id) {
+                    retried += 1;
+                } else {
+                    q.delete(&m.receipt).await?;
+                    processed += 1;
+                }
+            }
+        }
+        if got == 0 {
+            idle_rounds += 1;
+            if until_idle && idle_rounds >= 2 {
+                return Ok((processed, retried));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(if until_idle {
+                200
+            } else {
+                1000
+            }))
+            .await;
+        } else {
+            idle_rounds = 0;
+        }
+    }
+}

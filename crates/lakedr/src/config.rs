@@ -1,0 +1,399 @@
+//! Configuration: replication rules, queues and copy tuning, validated once at start.
+//!
+//! The file is TOML (or JSON, chosen by extension or by the first character of inline text).
+//! Every error names the field that is wrong, e.g. `rule[1].destination`.
+
+use std::path::Path;
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::store::{ObjectUrl, Scheme};
+
+/// What to do in DR when an object is deleted at the source.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeletePolicy {
+    /// Never delete in DR (the default): every version DR holds stays readable.
+    #[default]
+    Retain,
+    /// Delete in DR objects that are not part of a Delta table (plain files, artifacts).
+    /// Objects under a Delta table are always retained: a DR version may still need them.
+    MirrorNonTable,
+}
+
+/// The file as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default, rename = "rule")]
+    rules: Vec<RawRule>,
+    #[serde(default)]
+    queues: Queues,
+    #[serde(default)]
+    copy: CopySettings,
+    #[serde(default)]
+    s3: S3Settings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: String,
+    source: String,
+    destination: String,
+    #[serde(default)]
+    include: Vec<String>,
+    #[serde(default)]
+    exclude: Vec<String>,
+    #[serde(default)]
+    delete_policy: DeletePolicy,
+}
+
+/// Queue addresses. Environment variables override them (see [`Config::apply_env`]).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queues {
+    /// Standard queue of S3 / EventBridge events feeding the replicator (used by `run`).
+    pub events_url: Option<String>,
+    /// FIFO queue of ordered units (Delta logs), one message group per table.
+    /// Without it, ordered units are brought up to date inline by the replicator.
+    pub ordered_url: Option<String>,
+    /// Dead-letter queue of the replicator: messages that can never succeed, with the error.
+    pub dead_letter_url: Option<String>,
+    /// Dead-letter queue of the ordered stage (FIFO); defaults to `dead_letter_url`.
+    pub ordered_dead_letter_url: Option<String>,
+}
+
+/// Copy tuning.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CopySettings {
+    /// Objects larger than this are copied with parallel multipart UploadPartCopy.
+    pub multipart_threshold_bytes: u64,
+    /// Part size of multipart copies (5 MiB to 5 GiB).
+    pub multipart_part_size_bytes: u64,
+    /// Most copies in flight at once, per invocation.
+    pub max_concurrency: usize,
+    /// KMS key for objects written in DR (SSE-KMS); the bucket default when absent.
+    pub kms_key_id: Option<String>,
+}
+
+impl Default for CopySettings {
+    fn default() -> Self {
+        Self {
+            multipart_threshold_bytes: 256 * 1024 * 1024,
+            multipart_part_size_bytes: 128 * 1024 * 1024,
+            max_concurrency: 32,
+            kms_key_id: None,
+        }
+    }
+}
+
+/// S3 client settings. The endpoint comes from the standard `AWS_ENDPOINT_URL` variables.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct S3Settings {
+    /// Path-style addressing (`http://host/bucket/key`), for S3-compatible servers.
+    #[serde(default)]
+    pub force_path_style: bool,
+}
+
+/// One validated replication rule: everything under `source` goes to `destination`.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub name: String,
+    pub source: ObjectUrl,
+    pub destination: ObjectUrl,
+    include: Option<GlobSet>,
+    exclude: GlobSet,
+    pub delete_policy: DeletePolicy,
+}
+
+impl Rule {
+    /// True when `rel` (a key relative to the source prefix) passes the include/exclude patterns.
+    pub fn selects(&self, rel: &str) -> bool {
+        self.include.as_ref().is_none_or(|s| s.is_match(rel)) && !self.exclude.is_match(rel)
+    }
+
+    /// The key relative to the source prefix, if `url` is under this rule's source.
+    pub fn relative<'a>(&self, url: &'a ObjectUrl) -> Option<&'a str> {
+        if url.scheme != self.source.scheme || url.bucket != self.source.bucket {
+            return None;
+        }
+        url.key.strip_prefix(self.source.key.as_str())
+    }
+
+    /// DR address of a source-relative key.
+    pub fn dr_url(&self, rel: &str) -> ObjectUrl {
+        self.destination.join(rel)
+    }
+
+    /// Source address of a source-relative key.
+    pub fn src_url(&self, rel: &str) -> ObjectUrl {
+        self.source.join(rel)
+    }
+}
+
+/// The validated configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub rules: Vec<Rule>,
+    pub queues: Queues,
+    pub copy: CopySettings,
+    pub s3: S3Settings,
+}
+
+impl Config {
+    /// Reads and validates a configuration file (`.toml` or `.json`).
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path.display(), e))?;
+        let json = path.extension().is_some_and(|e| e == "json");
+        Self::parse(&text, json, path.parent())
+    }
+
+    /// Parses inline text: JSON if it starts with `{`, TOML otherwise.
+    pub fn from_text(text: &str) -> Result<Self> {
+        Self::parse(text, text.trim_start().starts_with('{'), None)
+    }
+
+    fn parse(text: &str, json: bool, base: Option<&Path>) -> Result<Self> {
+        let raw: RawConfig = if json {
+            serde_json::from_str(text).map_err(|e| Error::config("(file)", e))?
+        } else {
+            toml::from_str(text).map_err(|e| Error::config("(file)", e.to_string().trim()))?
+        };
+        Self::validate(raw, base)
+    }
+
+    fn validate(raw: RawConfig, base: Option<&Path>) -> Result<Self> {
+        if raw.rules.is_empty() {
+            return Err(Error::config("rule", "at least one [[rule]] is required"));
+        }
+        let mut rules: Vec<Rule> = Vec::with_capacity(raw.rules.len());
+        for (i, r) in raw.rules.into_iter().enumerate() {
+            let field = |f: &str| format!("rule[{i}].{f}");
+            if r.name.trim().is_empty() {
+                return Err(Error::config(field("name"), "must not be empty"));
+            }
+            if rules.iter().any(|o| o.name == r.name) {
+                return Err(Error::config(
+                    field("name"),
+                    format!("`{}` is used twice", r.name),
+                ));
+            }
+            let source =
+                parse_location(&r.source, base).map_err(|m| Error::config(field("source"), m))?;
+            let destination = parse_location(&r.destination, base)
+                .map_err(|m| Error::config(field("destination"), m))?;
+            if overlaps(&source, &destination) {
+                return Err(Error::config(
+                    field("destination"),
+                    format!(
+                        "`{destination}` overlaps the source `{source}`: it would replicate itself"
+                    ),
+                ));
+            }
+            let include = if r.include.is_empty() {
+                None
+            } else {
+                Some(globs(&r.include, &field("include"))?)
+            };
+            let exclude = globs(&r.exclude, &field("exclude"))?;
+            rules.push(Rule {
+                name: r.name,
+                source,
+                destination,
+                include,
+                exclude,
+                delete_policy: r.delete_policy,
+            });
+        }
+        let c = &raw.copy;
+        const MIB: u64 = 1024 * 1024;
+        if !(5 * MIB..=5 * 1024 * MIB).contains(&c.multipart_part_size_bytes) {
+            return Err(Error::config(
+                "copy.multipart_part_size_bytes",
+                format!("{} is outside 5 MiB..=5 GiB", c.multipart_part_size_bytes),
+            ));
+        }
+        if c.multipart_threshold_bytes > 5 * 1024 * MIB {
+            return Err(Error::config(
+                "copy.multipart_threshold_bytes",
+                "must be at most 5 GiB, the largest single CopyObject",
+            ));
+        }
+        if !(1..=1024).contains(&c.max_concurrency) {
+            return Err(Error::config(
+                "copy.max_concurrency",
+                "must be within 1..=1024",
+            ));
+        }
+        let mut config = Config {
+            rules,
+            queues: raw.queues,
+            copy: raw.copy,
+            s3: raw.s3,
+        };
+        config.apply_env(|k| std::env::var(k).ok());
+        Ok(config)
+    }
+
+    /// Lets `LAKEDR_EVENTS_QUEUE_URL`, `LAKEDR_ORDERED_QUEUE_URL`, `LAKEDR_DLQ_URL` and
+    /// `LAKEDR_ORDERED_DLQ_URL` override the queue addresses, and `LAKEDR_KMS_KEY_ID` the DR
+    /// KMS key (the SAM template injects them this way).
+    pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
+        let non_empty = |k: &str| var(k).filter(|v| !v.trim().is_empty());
+        if let Some(v) = non_empty("LAKEDR_EVENTS_QUEUE_URL") {
+            self.queues.events_url = Some(v);
+        }
+        if let Some(v) = non_empty("LAKEDR_ORDERED_QUEUE_URL") {
+            self.queues.ordered_url = Some(v);
+        }
+        if let Some(v) = non_empty("LAKEDR_DLQ_URL") {
+            self.queues.dead_letter_url = Some(v);
+        }
+        if let Some(v) = non_empty("LAKEDR_ORDERED_DLQ_URL") {
+            self.queues.ordered_dead_letter_url = Some(v);
+        }
+        if let Some(v) = non_empty("LAKEDR_KMS_KEY_ID") {
+            self.copy.kms_key_id = Some(v);
+        }
+    }
+
+    /// True if any rule reads or writes S3.
+    pub fn uses_s3(&self) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.source.scheme == Scheme::S3 || r.destination.scheme == Scheme::S3)
+    }
+
+    /// The rule covering `url` (longest source prefix wins), with the relative key.
+    pub fn rule_for<'a, 'u>(&'a self, url: &'u ObjectUrl) -> Option<(&'a Rule, &'u str)> {
+        self.rules
+            .iter()
+            .filter_map(|r| r.relative(url).map(|rel| (r, rel)))
+            .max_by_key(|(r, _)| r.source.key.len())
+    }
+
+    /// The rule with this name.
+    pub fn rule_named(&self, name: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.name == name)
+    }
+}
+
+fn parse_location(s: &str, base: Option<&Path>) -> std::result::Result<ObjectUrl, String> {
+    let mut url = ObjectUrl::parse(s).map_err(|e| match e {
+        Error::Config { message, .. } => message,
+        other => other.to_string(),
+    })?;
+    match url.scheme {
+        Scheme::S3 => {
+            if !url.key.is_empty() && !url.key.ends_with('/') {
+                return Err(format!("`{s}`: a prefix must end with `/`"));
+            }
+        }
+        Scheme::Local => {
+            let p = Path::new(&url.bucket);
+            if p.is_relative() {
+                if let Some(b) = base {
+                    url.bucket = b.join(p).to_string_lossy().into_owned();
+                }
+            }
+        }
+    }
+    Ok(url)
+}
+
+fn overlaps(a: &ObjectUrl, b: &ObjectUrl) -> bool {
+    if a.scheme != b.scheme {
+        return false;
+    }
+    match a.scheme {
+        Scheme::S3 => {
+            a.bucket == b.bucket && (a.key.starts_with(&b.key) || b.key.starts_with(&a.key))
+        }
+        Scheme::Local => {
+            let (pa, pb) = (Path::new(&a.bucket), Path::new(&b.bucket));
+            pa.starts_with(pb) || pb.starts_with(pa)
+        }
+    }
+}
+
+fn globs(patterns: &[String], field: &str) -> Result<GlobSet> {
+    let mut b = GlobSetBuilder::new();
+    for (i, p) in patterns.iter().enumerate() {
+        let g = Glob::new(p).map_err(|e| Error::config(format!("{field}[{i}]"), e))?;
+        b.add(g);
+    }
+    b.build().map_err(|e| Error::config(field, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        Config::from_text(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn valid_config_and_rule_lookup() {
+        let c = Config::from_text(
+            r#"
+            [[rule]]
+            name = "lake"
+            source = "s3://prod/lake/"
+            destination = "s3://dr/lake/"
+            exclude = ["**/_temporary/**"]
+            [[rule]]
+            name = "lake-gold"
+            source = "s3://prod/lake/gold/"
+            destination = "s3://dr/gold/"
+            "#,
+        )
+        .unwrap();
+        let url = ObjectUrl::s3("prod", "lake/gold/t/a.parquet");
+        let (rule, rel) = c.rule_for(&url).unwrap();
+        assert_eq!((rule.name.as_str(), rel), ("lake-gold", "t/a.parquet"));
+        assert_eq!(rule.dr_url(rel).to_string(), "s3://dr/gold/t/a.parquet");
+        assert!(c.rule_for(&ObjectUrl::s3("prod", "other/x")).is_none());
+        assert!(c.rule_for(&ObjectUrl::s3("elsewhere", "lake/x")).is_none());
+        let lake = c.rule_named("lake").unwrap();
+        assert!(!lake.selects("t/_temporary/0/x"));
+        assert!(lake.selects("t/part-0.parquet"));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert!(
+            err("[[rule]]\nname='a'\nsource='s3://a/x'\ndestination='s3://b/'")
+                .contains("rule[0].source")
+        );
+        assert!(
+            err("[[rule]]\nname='a'\nsource='s3://a/x/'\ndestination='s3://a/x/dr/'")
+                .contains("rule[0].destination")
+        );
+        assert!(
+            err("[[rule]]\nname='a'\nsource='s3://a/'\ndestination='s3://b/'\nexclude=['a[']")
+                .contains("rule[0].exclude[0]")
+        );
+        assert!(err("[[rule]]\nname='a'\nsource='s3://a/'\ndestination='s3://b/'\n[copy]\nmax_concurrency=0").contains("copy.max_concurrency"));
+        assert!(
+            err("[[rule]]\nname='a'\nsource='s3://a/'\ndestination='s3://b/'\nbogus=1")
+                .contains("bogus")
+        );
+        assert!(err("").contains("rule"));
+        assert!(err(r#"{"rule":[{"name":"a","source":"s3://a/","destination":"s3://b/","delete_policy":"sometimes"}]}"#).contains("sometimes"));
+    }
+
+    #[test]
+    fn env_overrides_queues() {
+        let mut c =
+            Config::from_text("[[rule]]\nname='a'\nsource='s3://a/'\ndestination='s3://b/'")
+                .unwrap();
+        c.apply_env(|k| (k == "LAKEDR_ORDERED_QUEUE_URL").then(|| "q".to_string()));
+        assert_eq!(c.queues.ordered_url.as_deref(), Some("q"));
+    }
+}

@@ -1,0 +1,535 @@
+//! The function handlers, shared by the Lambda binaries and the CLI.
+//!
+//! * [`Replicator`]: object events in; immutable objects copied at once, Delta log files handed
+//!   to the ordered stage (or, without an ordered queue, brought up to date inline).
+//! * [`OrderedSync`]: ordered-stage messages in; one [`TableSync`] run per table.
+//!
+//! Both answer SQS batches with partial batch failures: a retryable error returns the message
+//! to the queue, a permanent one sends it to the dead-letter queue with the error attached and
+//! acknowledges it, so one bad message never holds the batch.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Instant;
+
+use aws_lambda_events::s3::batch_job::{S3BatchJobResponse, S3BatchJobResult};
+use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::classify::{KeyClass, classify};
+use crate::config::{Config, DeletePolicy, Rule};
+use crate::error::{Error, Result};
+use crate::event::{BatchJobInvocation, ChangeKind, ObjectEvent, parse_object_events};
+use crate::ordered::{TableReport, TableSync};
+use crate::queue::{InMessage, OrderedMessage, OutMessage, Queue};
+use crate::store::{CopySource, Stores};
+
+/// Everything a handler needs, built once per process (Lambda init or CLI start).
+#[derive(Clone, Debug)]
+pub struct Context {
+    pub config: Arc<Config>,
+    pub stores: Stores,
+    /// FIFO queue of the ordered stage; `None` runs ordered units inline.
+    pub ordered: Option<Arc<dyn Queue>>,
+    /// Where the replicator sends messages that can never succeed.
+    pub dead_letter: Option<Arc<dyn Queue>>,
+    /// Where the ordered stage sends messages that can never succeed.
+    pub ordered_dead_letter: Option<Arc<dyn Queue>>,
+}
+
+/// What happened to one object event.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "outcome")]
+pub enum Outcome {
+    /// Copied to DR.
+    Copied { key: String },
+    /// Handed to the ordered stage.
+    Enqueued { table: String },
+    /// Ordered unit brought up to date inline.
+    Synced { report: TableReport },
+    /// Covered by a rule but deliberately not copied (excluded, temporary, delete retained).
+    Skipped { key: String, reason: String },
+    /// No rule covers it: refused and counted, never copied.
+    Refused { url: String },
+    /// Deleted in DR (delete policy `mirror-non-table`).
+    Deleted { key: String },
+}
+
+/// Per-batch counts, logged as one structured line (queryable in CloudWatch Logs Insights).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub copied: u64,
+    pub enqueued: u64,
+    pub synced: u64,
+    pub skipped: u64,
+    pub refused: u64,
+    pub deleted: u64,
+    pub dead_lettered: u64,
+    pub retried: u64,
+}
+
+impl Counts {
+    fn add(&mut self, o: &Outcome) {
+        match o {
+            Outcome::Copied { .. } => self.copied += 1,
+            Outcome::Enqueued { .. } => self.enqueued += 1,
+            Outcome::Synced { .. } => self.synced += 1,
+            Outcome::Skipped { .. } => self.skipped += 1,
+            Outcome::Refused { .. } => self.refused += 1,
+            Outcome::Deleted { .. } => self.deleted += 1,
+        }
+    }
+
+    fn log(&self) {
+        tracing::info!(
+            copied = self.copied,
+            enqueued = self.enqueued,
+            synced = self.synced,
+            skipped = self.skipped,
+            refused = self.refused,
+            deleted = self.deleted,
+            dead_lettered = self.dead_lettered,
+            retried = self.retried,
+            "batch done"
+        );
+    }
+}
+
+/// Copies one object of a rule to DR, pinned to what the event saw.
+pub async fn copy_object(
+    ctx: &Context,
+    rule: &Rule,
+    rel: &str,
+    ev: Option<&ObjectEvent>,
+) -> Result<()> {
+    let src = rule.src_url(rel);
+    let source = CopySource {
+        url: src,
+        version_id: ev.and_then(|e| e.version_id.clone()),
+        etag: ev.and_then(|e| e.etag.clone()),
+        size: ev.and_then(|e| e.size),
+    };
+    ctx.stores.copy(&source, &rule.dr_url(rel)).await
+}
+
+/// The replicator function.
+#[derive(Clone, Debug)]
+pub struct Replicator {
+    pub ctx: Context,
+}
+
+impl Replicator {
+    /// Handles one object event.
+    pub async fn on_event(&self, ev: &ObjectEvent, deadline: Option<Instant>) -> Result<Outcome> {
+        let Some((rule, rel)) = self.ctx.config.rule_for(&ev.url) else {
+            tracing::warn!(url = %ev.url, "refused: no rule covers this object");
+            return Ok(Outcome::Refused {
+                url: ev.url.to_string(),
+            });
+        };
+        if !rule.selects(rel) {
+            return Ok(Outcome::Skipped {
+                key: ev.url.key.clone(),
+                reason: "excluded by the rule".into(),
+            });
+        }
+        let class = classify(rel);
+        if ev.kind == ChangeKind::Deleted {
+            return self.on_delete(rule, rel, &class).await;
+        }
+        match class {
+            KeyClass::Temporary => Ok(Outcome::Skipped {
+                key: ev.url.key.clone(),
+                reason: "temporary file".into(),
+            }),
+            KeyClass::Object => match copy_object(&self.ctx, rule, rel, Some(ev)).await {
+                Ok(()) => {
+                    tracing::debug!(key = %ev.url.key, "copied");
+                    Ok(Outcome::Copied {
+                        key: ev.url.key.clone(),
+                    })
+                }
+                // Gone or replaced since the event: a later event (or reconcile) carries it.
+                Err(Error::NotFound { .. } | Error::PreconditionFailed { .. }) => {
+                    Ok(Outcome::Skipped {
+                        key: ev.url.key.clone(),
+                        reason: "the version the event named is no longer at the source".into(),
+                    })
+                }
+                Err(e) => Err(e),
+            },
+            KeyClass::DeltaLog { table, .. } => {
+                let msg = OrderedMessage {
+                    rule: rule.name.clone(),
+                    table: table.clone(),
+                    key: ev.url.key.clone(),
+                };
+                match &self.ctx.ordered {
+                    Some(q) => {
+                        q.send(&[msg.to_out(&ev.token())]).await?;
+                        Ok(Outcome::Enqueued { table })
+                    }
+                    None => {
+                        let report = sync_table(&self.ctx, rule, &table, deadline).await?;
+                        Ok(Outcome::Synced { report })
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_delete(&self, rule: &Rule, rel: &str, class: &KeyClass) -> Result<Outcome> {
+        let key = rule.src_url(rel).key;
+        let retained = |reason: &str| {
+            Ok(Outcome::Skipped {
+                key: key.clone(),
+                reason: reason.into(),
+            })
+        };
+        match (rule.delete_policy, class) {
+            (DeletePolicy::Retain, _) => retained("delete policy is retain"),
+            (DeletePolicy::MirrorNonTable, KeyClass::Object) => {
+                if in_delta_table(&self.ctx.stores, rule, rel).await? {
+                    return retained("part of a Delta table: DR versions may still need it");
+                }
+                self.ctx.stores.delete(&rule.dr_url(rel)).await?;
+                Ok(Outcome::Deleted { key })
+            }
+            (DeletePolicy::MirrorNonTable, _) => {
+                retained("Delta log files are never deleted by events")
+            }
+        }
+    }
+
+    /// Handles an SQS batch of S3 / EventBridge events with partial batch failures, and logs
+    /// one line of counts per batch (copied, enqueued, refused...).
+    pub async fn handle_sqs(&self, event: SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
+        let mut failures = Vec::new();
+        let mut counts = Counts::default();
+        for record in event.records {
+            let msg = InMessage {
+                id: record.message_id.clone().unwrap_or_default(),
+                receipt: String::new(),
+                body: record.body.clone().unwrap_or_default(),
+                group_id: None,
+                attributes: BTreeMap::new(),
+            };
+            if !self.handle_counted(&msg, deadline, &mut counts).await {
+                failures.push(msg.id);
+            }
+        }
+        counts.log();
+        batch_response(failures)
+    }
+
+    /// Handles one queued message; returns false if it must be retried.
+    pub async fn handle_message(&self, msg: &InMessage, deadline: Option<Instant>) -> bool {
+        self.handle_counted(msg, deadline, &mut Counts::default())
+            .await
+    }
+
+    async fn handle_counted(
+        &self,
+        msg: &InMessage,
+        deadline: Option<Instant>,
+        counts: &mut Counts,
+    ) -> bool {
+        let result = async {
+            let v: Value = serde_json::from_str(&msg.body)
+                .map_err(|e| Error::malformed(Some(&msg.id), format!("body is not JSON: {e}")))?;
+            let events = parse_object_events(Some(&msg.id), &v)?;
+            for ev in &events {
+                let outcome = self.on_event(ev, deadline).await?;
+                counts.add(&outcome);
+            }
+            Ok::<_, Error>(())
+        }
+        .await;
+        let failed = result.is_err();
+        let retryable = result.as_ref().is_err_and(Error::is_retryable);
+        let done = settle(self.ctx.dead_letter.as_deref(), "replicator", msg, result).await;
+        if !done {
+            counts.retried += 1;
+        } else if failed && !retryable {
+            counts.dead_lettered += 1;
+        }
+        done
+    }
+
+    /// Handles an S3 Batch Operations invocation (backfill).
+    pub async fn handle_batch_job(
+        &self,
+        job: BatchJobInvocation,
+        deadline: Option<Instant>,
+    ) -> S3BatchJobResponse {
+        let mut results = Vec::with_capacity(job.tasks.len());
+        for task in &job.tasks {
+            let outcome = match task.object() {
+                Ok(ev) => self.on_event(&ev, deadline).await,
+                Err(e) => Err(e),
+            };
+            let (code, text) = match outcome {
+                Ok(o) => ("Succeeded", serde_json::to_string(&o).unwrap_or_default()),
+                Err(e) if e.is_retryable() => ("TemporaryFailure", e.to_string()),
+                Err(e) => ("PermanentFailure", e.to_string()),
+            };
+            let mut r = S3BatchJobResult::default();
+            r.task_id = Some(task.task_id.clone());
+            r.result_code = Some(code.to_string());
+            r.result_string = Some(text);
+            results.push(r);
+        }
+        let mut resp = S3BatchJobResponse::default();
+        resp.invocation_schema_version = Some(job.invocation_schema_version);
+        resp.invocation_id = Some(job.invocation_id);
+        resp.treat_missing_keys_as = Some("PermanentFailure".to_string());
+        resp.results = results;
+        resp
+    }
+
+    /// Dispatches any payload the function accepts: SQS batch, Batch Operations job, direct
+    /// S3 notification or EventBridge event.
+    pub async fn handle(&self, payload: Value, deadline: Option<Instant>) -> Result<Value> {
+        if payload.get("invocationSchemaVersion").is_some() {
+            let job: BatchJobInvocation = serde_json::from_value(payload).map_err(|e| {
+                Error::malformed(None, format!("S3 Batch Operations invocation: {e}"))
+            })?;
+            return Ok(
+                serde_json::to_value(self.handle_batch_job(job, deadline).await)
+                    .unwrap_or(Value::Null),
+            );
+        }
+        if is_sqs(&payload) {
+            let ev: SqsEvent = serde_json::from_value(payload)
+                .map_err(|e| Error::malformed(None, format!("SQS event: {e}")))?;
+            return Ok(
+                serde_json::to_value(self.handle_sqs(ev, deadline).await).unwrap_or(Value::Null)
+            );
+        }
+        let events = parse_object_events(None, &payload)?;
+        let mut outcomes = Vec::with_capacity(events.len());
+        for ev in &events {
+            outcomes.push(self.on_event(ev, deadline).await?);
+        }
+        Ok(json!({ "outcomes": outcomes }))
+    }
+}
+
+fn is_sqs(v: &Value) -> bool {
+    v.get("Records")
+        .and_then(Value::as_array)
+        .and_then(|r| r.first())
+        .and_then(|r| r.get("eventSource"))
+        .and_then(Value::as_str)
+        == Some("aws:sqs")
+}
+
+fn batch_response(failures: Vec<String>) -> SqsBatchResponse {
+    let mut resp = SqsBatchResponse::default();
+    resp.batch_item_failures = failures
+        .into_iter()
+        .map(|id| {
+            let mut f = BatchItemFailure::default();
+            f.item_identifier = id;
+            f
+        })
+        .collect();
+    resp
+}
+
+/// Decides a message's fate: `true` = done (succeeded, or dead-lettered), `false` = retry.
+async fn settle(
+    dlq: Option<&dyn Queue>,
+    function: &str,
+    msg: &InMessage,
+    result: Result<()>,
+) -> bool {
+    let err = match result {
+        Ok(()) => return true,
+        Err(e) => e,
+    };
+    if err.is_retryable() {
+        tracing::warn!(message_id = %msg.id, error = %err, "will retry");
+        return false;
+    }
+    tracing::error!(message_id = %msg.id, error = %err, kind = err.kind(), "dead-lettering message");
+    let Some(dlq) = dlq else {
+        // No DLQ to hand it to: let the queue's redrive policy move it after its retries.
+        return false;
+    };
+    let out = dead_letter(function, msg, &err);
+    match dlq.send(&[out]).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(message_id = %msg.id, error = %e, "could not dead-letter; will retry");
+            false
+        }
+    }
+}
+
+/// The dead-letter copy of a message: the original body, the error in attributes.
+pub fn dead_letter(function: &str, msg: &InMessage, err: &Error) -> OutMessage {
+    let mut attributes = BTreeMap::new();
+    attributes.insert("lakedr-function".to_string(), function.to_string());
+    attributes.insert("lakedr-error-kind".to_string(), err.kind().to_string());
+    let text: String = err.to_string().chars().take(1000).collect();
+    attributes.insert("lakedr-error".to_string(), text);
+    attributes.insert("lakedr-message-id".to_string(), msg.id.clone());
+    OutMessage {
+        body: msg.body.clone(),
+        group_id: Some(msg.group_id.clone().unwrap_or_else(|| "dead-letter".into())),
+        dedup_id: Some(crate::queue::hex_md5(&format!(
+            "{}\u{0}{}",
+            msg.id, msg.body
+        ))),
+        attributes,
+    }
+}
+
+/// Runs the ordered stage for one table of one rule.
+pub async fn sync_table(
+    ctx: &Context,
+    rule: &Rule,
+    table: &str,
+    deadline: Option<Instant>,
+) -> Result<TableReport> {
+    TableSync {
+        stores: &ctx.stores,
+        rule,
+        table,
+        concurrency: ctx.config.copy.max_concurrency,
+        deadline,
+    }
+    .run()
+    .await
+}
+
+/// True if some ancestor directory of `rel` holds a Delta log in DR or at the source.
+async fn in_delta_table(stores: &Stores, rule: &Rule, rel: &str) -> Result<bool> {
+    let mut dirs: Vec<&str> = rel.match_indices('/').map(|(i, _)| &rel[..=i]).collect();
+    dirs.insert(0, "");
+    for dir in dirs.into_iter().rev() {
+        let log = format!("{dir}{}", crate::delta::LOG_DIR);
+        for root in [rule.dr_url(&log), rule.src_url(&log)] {
+            if stores.get_store(&root)?.exists_prefix(&root).await? {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// The ordered-stage function.
+#[derive(Clone, Debug)]
+pub struct OrderedSync {
+    pub ctx: Context,
+}
+
+impl OrderedSync {
+    /// Handles a batch of ordered-stage messages: one run per table, in arrival order.
+    ///
+    /// Returns the ids of messages to retry. On FIFO queues, once a message of a group fails,
+    /// the later messages of that group in the batch fail too, so order is kept.
+    pub async fn handle_messages(
+        &self,
+        msgs: &[InMessage],
+        deadline: Option<Instant>,
+    ) -> Vec<String> {
+        let mut failed = Vec::new();
+        let mut failed_groups: BTreeSet<String> = BTreeSet::new();
+        let mut done_tables: BTreeMap<(String, String), bool> = BTreeMap::new();
+        for msg in msgs {
+            let group = msg.group_id.clone().unwrap_or_default();
+            if failed_groups.contains(&group) {
+                failed.push(msg.id.clone());
+                continue;
+            }
+            let parsed = OrderedMessage::parse(&msg.id, &msg.body);
+            let result = match parsed {
+                Err(e) => Err(e),
+                Ok(m) => {
+                    let k = (m.rule.clone(), m.table.clone());
+                    if done_tables.get(&k) == Some(&true) {
+                        Ok(()) // this batch already brought the table up to date after this message was sent
+                    } else {
+                        let r = self.run_one(&m, deadline).await;
+                        done_tables.insert(k, r.is_ok());
+                        r
+                    }
+                }
+            };
+            if !settle(
+                self.ctx.ordered_dead_letter.as_deref(),
+                "ordered-sync",
+                msg,
+                result,
+            )
+            .await
+            {
+                failed.push(msg.id.clone());
+                failed_groups.insert(group);
+            }
+        }
+        failed
+    }
+
+    async fn run_one(&self, m: &OrderedMessage, deadline: Option<Instant>) -> Result<()> {
+        let rule = self
+            .ctx
+            .config
+            .rule_named(&m.rule)
+            .ok_or_else(|| Error::malformed(None, format!("unknown rule `{}`", m.rule)))?;
+        let report = sync_table(&self.ctx, rule, &m.table, deadline).await?;
+        for w in &report.warnings {
+            tracing::warn!(table = %m.table, rule = %m.rule, "{w}");
+        }
+        if !report.complete {
+            // Out of time: hand the rest to the next invocation of this table's group.
+            if let Some(q) = &self.ctx.ordered {
+                let token = format!(
+                    "continue-{}",
+                    report.dr_version.map(|v| v.to_string()).unwrap_or_default()
+                );
+                q.send(&[m.to_out(&token)]).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Handles a Lambda SQS (FIFO) event.
+    pub async fn handle_sqs(&self, event: SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
+        let msgs: Vec<InMessage> = event
+            .records
+            .into_iter()
+            .map(|r| InMessage {
+                id: r.message_id.unwrap_or_default(),
+                receipt: String::new(),
+                body: r.body.unwrap_or_default(),
+                group_id: r.attributes.get("MessageGroupId").cloned(),
+                attributes: BTreeMap::new(),
+            })
+            .collect();
+        batch_response(self.handle_messages(&msgs, deadline).await)
+    }
+
+    /// Dispatches an SQS event or a single ordered-stage message.
+    pub async fn handle(&self, payload: Value, deadline: Option<Instant>) -> Result<Value> {
+        if is_sqs(&payload) {
+            let ev: SqsEvent = serde_json::from_value(payload)
+                .map_err(|e| Error::malformed(None, format!("SQS event: {e}")))?;
+            return Ok(
+                serde_json::to_value(self.handle_sqs(ev, deadline).await).unwrap_or(Value::Null)
+            );
+        }
+        let m: OrderedMessage = serde_json::from_value(payload)
+            .map_err(|e| Error::malformed(None, format!("ordered-stage message: {e}")))?;
+        let rule = self
+            .ctx
+            .config
+            .rule_named(&m.rule)
+            .ok_or_else(|| Error::malformed(None, format!("unknown rule `{}`", m.rule)))?;
+        let report = sync_table(&self.ctx, rule, &m.table, deadline).await?;
+        Ok(serde_json::to_value(report).unwrap_or(Value::Null))
+    }
+}

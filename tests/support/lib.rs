@@ -1,0 +1,66 @@
+//! Test support: the local AWS stack (moto server on loopback), an independent Delta reader
+//! (deltalake, in a long-lived Python process), fault injection and a seeded event shuffler.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    missing_debug_implementations
+)]
+
+pub mod faults;
+pub mod oracle;
+pub mod rig;
+pub mod stack;
+pub mod write_order;
+
+use std::path::PathBuf;
+
+/// The workspace root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The Python interpreter with moto, deltalake and pyarrow (`LAKEDR_PYTHON`, else `.venv`).
+pub fn python() -> PathBuf {
+    let p = std::env::var_os("LAKEDR_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".venv/bin/python"));
+    assert!(
+        p.exists(),
+        "{} not found: run `bash .ci/run` once (it creates .venv) or set LAKEDR_PYTHON",
+        p.display()
+    );
+    p
+}
+
+/// `shared/fixtures`, read in place (`LAKEDR_FIXTURES` overrides).
+pub fn fixtures() -> PathBuf {
+    let p = std::env::var_os("LAKEDR_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/fixtures"));
+    assert!(p.exists(), "fixtures not found at {}", p.display());
+    p
+}
+
+/// Tables written by deltalake for this test run, once per process.
+pub fn generated_tables() -> &'static PathBuf {
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("lakedr-tables-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let out = std::process::Command::new(python())
+            .arg(repo_root().join("tests/py/write_tables.py"))
+            .arg(&dir)
+            .output()
+            .expect("run write_tables.py");
+        assert!(
+            out.status.success(),
+            "write_tables.py failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+}

@@ -1,0 +1,432 @@
+//! The delivery rig: a source and a DR bucket in moto, S3 notifications to a real SQS queue,
+//! the replicator and ordered-sync handlers wired to real SQS queues, and a seeded shuffler
+//! that delivers events late, out of order and more than once, checking DR after every
+//! delivery.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use lakedr::config::Config;
+use lakedr::store::{ObjectUrl, Stores};
+use lakedr::verify::verify_table;
+use lakedr::{Context, OrderedSync, Replicator};
+use lakedr_aws::S3Store;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+
+use crate::faults::FaultyStore;
+use crate::oracle::Oracle;
+use crate::stack::Moto;
+use crate::write_order::write_order;
+
+pub const SRC: &str = "src-lake";
+pub const DR: &str = "dr-lake";
+pub const PREFIX: &str = "lake/";
+
+/// A table to replicate: where it is on disk, where it goes under the rule, and whether the
+/// independent reader can read it (deltalake lacks deletion vectors and V2 checkpoints).
+#[derive(Clone, Debug)]
+pub struct TableCase {
+    pub local: PathBuf,
+    /// Table root relative to the rule, ending in `/`.
+    pub prefix: String,
+    pub oracle: bool,
+}
+
+impl TableCase {
+    pub fn fixture(name: &str, oracle: bool) -> Self {
+        Self {
+            local: crate::fixtures().join("delta").join(name),
+            prefix: format!("{name}/"),
+            oracle,
+        }
+    }
+    pub fn generated(name: &str) -> Self {
+        Self {
+            local: crate::generated_tables().join(name),
+            prefix: format!("gen/{name}/"),
+            oracle: true,
+        }
+    }
+}
+
+pub struct Rig {
+    pub moto: Moto,
+    pub events_url: String,
+    pub ordered_url: String,
+    pub dlq_url: String,
+    pub ordered_dlq_url: String,
+    pub ctx: Context,
+    replicator: Replicator,
+    ordered: OrderedSync,
+    /// Stores without injected faults, for checks.
+    pub clean: Stores,
+    pub faults: Option<Arc<FaultyStore<S3Store>>>,
+    rng: StdRng,
+    pending: Vec<String>,
+    oracle: Oracle,
+    checked: BTreeMap<String, BTreeSet<u64>>,
+    pub deliveries: u64,
+    pub oracle_checks: u64,
+    /// Check DR after every delivery (on by default).
+    pub check_every_delivery: bool,
+}
+
+pub fn config_text(extra: &str) -> String {
+    format!(
+        r#"
+[[rule]]
+name = "lake"
+source = "s3://{SRC}/{PREFIX}"
+destination = "s3://{DR}/{PREFIX}"
+{extra}
+"#
+    )
+}
+
+impl Rig {
+    pub async fn new(seed: u64, fault_rate: Option<f64>) -> Rig {
+        Self::with_config(seed, fault_rate, &config_text(""), "").await
+    }
+
+    pub async fn with_config(
+        seed: u64,
+        fault_rate: Option<f64>,
+        rule_text: &str,
+        copy_text: &str,
+    ) -> Rig {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| "warn".into()),
+            )
+            .with_test_writer()
+            .try_init();
+        let moto = Moto::start();
+        moto.create_bucket(SRC).await;
+        moto.create_bucket(DR).await;
+        let events_url = moto.create_queue("events").await;
+        let ordered_url = moto.create_queue("ordered.fifo").await;
+        let dlq_url = moto.create_queue("events-dlq").await;
+        let ordered_dlq_url = moto.create_queue("ordered-dlq.fifo").await;
+        moto.notify(SRC, &events_url).await;
+        let text = format!(
+            "{rule_text}\n[queues]\nevents_url = \"{events_url}\"\nordered_url = \"{ordered_url}\"\ndead_letter_url = \"{dlq_url}\"\nordered_dead_letter_url = \"{ordered_dlq_url}\"\n[s3]\nforce_path_style = true\n{copy_text}"
+        );
+        let config = Config::from_text(&text).unwrap();
+        let mut ctx = lakedr_aws::build_context_with(config.clone(), &moto.sdk());
+        let clean = ctx.stores.clone();
+        let faults = fault_rate.map(|rate| {
+            Arc::new(FaultyStore::new(
+                S3Store::new(&moto.sdk(), true, config.copy.clone()),
+                seed ^ 0x5eed,
+                rate,
+            ))
+        });
+        if let Some(f) = &faults {
+            ctx.stores = Stores::with_adapters(
+                Arc::new(lakedr::store::LocalStore),
+                Some(f.clone() as Arc<dyn lakedr::ObjectStore>),
+            );
+        }
+        Rig {
+            replicator: Replicator { ctx: ctx.clone() },
+            ordered: OrderedSync { ctx: ctx.clone() },
+            moto,
+            events_url,
+            ordered_url,
+            dlq_url,
+            ordered_dlq_url,
+            ctx,
+            clean,
+            faults,
+            rng: StdRng::seed_from_u64(seed),
+            pending: Vec::new(),
+            oracle: Oracle::start(),
+            checked: BTreeMap::new(),
+            deliveries: 0,
+            oracle_checks: 0,
+            check_every_delivery: true,
+        }
+    }
+
+    pub async fn put_source(&self, key: &str, body: Vec<u8>) {
+        self.moto
+            .s3()
+            .put_object()
+            .bucket(SRC)
+            .key(key)
+            .body(body.into())
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Moves new notifications from the events queue into the pending pool.
+    pub async fn collect(&mut self) {
+        for m in self.moto.drain(&self.events_url).await {
+            self.pending.push(m.body().unwrap().to_string());
+        }
+    }
+
+    fn sqs_event(records: &[(String, String, Option<String>)]) -> Value {
+        json!({ "Records": records.iter().map(|(id, body, group)| {
+            let mut attrs = serde_json::Map::new();
+            if let Some(g) = group { attrs.insert("MessageGroupId".into(), json!(g)); }
+            json!({"messageId": id, "receiptHandle": id, "body": body, "attributes": attrs, "messageAttributes": {},
+                   "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"})
+        }).collect::<Vec<_>>() })
+    }
+
+    /// Delivers one random pending event (sometimes keeping a duplicate), then runs the
+    /// ordered stage until its queue is empty. Returns false if nothing was pending.
+    pub async fn deliver_one(&mut self) -> bool {
+        if self.pending.is_empty() {
+            return false;
+        }
+        let i = self.rng.random_range(0..self.pending.len());
+        let body = if self.rng.random_bool(0.25) {
+            self.pending[i].clone()
+        } else {
+            self.pending.swap_remove(i)
+        };
+        let id = format!("ev-{}", self.deliveries);
+        let resp = self
+            .replicator
+            .handle(Self::sqs_event(&[(id, body.clone(), None)]), None)
+            .await
+            .unwrap();
+        if !resp["batchItemFailures"].as_array().unwrap().is_empty() {
+            self.pending.push(body); // returned to the queue: delivered again later
+        }
+        self.deliveries += 1;
+        self.drain_ordered().await;
+        true
+    }
+
+    /// Runs the ordered stage until its FIFO queue is empty.
+    pub async fn drain_ordered(&mut self) {
+        let sqs = self.moto.sqs();
+        for _ in 0..2000 {
+            let got = sqs
+                .receive_message()
+                .queue_url(&self.ordered_url)
+                .max_number_of_messages(10)
+                .message_system_attribute_names(aws_sdk_sqs::types::MessageSystemAttributeName::All)
+                .send()
+                .await
+                .unwrap();
+            let msgs = got.messages().to_vec();
+            if msgs.is_empty() {
+                return;
+            }
+            let records: Vec<(String, String, Option<String>)> = msgs
+                .iter()
+                .map(|m| {
+                    let group = m
+                        .attributes()
+                        .and_then(|a| {
+                            a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::MessageGroupId)
+                        })
+                        .cloned();
+                    (
+                        m.message_id().unwrap().to_string(),
+                        m.body().unwrap().to_string(),
+                        group,
+                    )
+                })
+                .collect();
+            let resp = self
+                .ordered
+                .handle(Self::sqs_event(&records), None)
+                .await
+                .unwrap();
+            let failed: BTreeSet<String> = resp["batchItemFailures"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["itemIdentifier"].as_str().unwrap().to_string())
+                .collect();
+            for m in &msgs {
+                if !failed.contains(m.message_id().unwrap()) {
+                    sqs.delete_message()
+                        .queue_url(&self.ordered_url)
+                        .receipt_handle(m.receipt_handle().unwrap())
+                        .send()
+                        .await
+                        .unwrap();
+                }
+            }
+        }
+        panic!("the ordered stage did not settle after 2000 receives");
+    }
+
+    /// Delivers everything pending (duplicates included) until nothing is left.
+    pub async fn settle(&mut self, cases: &[TableCase]) {
+        loop {
+            self.collect().await;
+            if !self.deliver_one().await {
+                break;
+            }
+            if self.check_every_delivery {
+                for c in cases {
+                    self.check(c).await;
+                }
+            }
+        }
+        self.drain_ordered().await;
+    }
+
+    /// Uploads `case` in write order; after each upload delivers 0 to 2 random pending events,
+    /// checking DR after each delivery.
+    pub async fn write_table(&mut self, case: &TableCase) {
+        for rel in write_order(&case.local) {
+            let body = std::fs::read(case.local.join(&rel)).unwrap();
+            self.put_source(&format!("{PREFIX}{}{rel}", case.prefix), body)
+                .await;
+            self.collect().await;
+            let n = self.rng.random_range(0..=2);
+            for _ in 0..n {
+                if self.deliver_one().await && self.check_every_delivery {
+                    self.check(case).await;
+                }
+            }
+        }
+    }
+
+    /// Commit versions visible in DR for a table.
+    pub async fn dr_commits(&self, case: &TableCase) -> BTreeSet<u64> {
+        let prefix = ObjectUrl::s3(DR, format!("{PREFIX}{}_delta_log/", case.prefix));
+        self.clean
+            .list(&prefix)
+            .await
+            .unwrap()
+            .iter()
+            .filter_map(
+                |m| match lakedr::delta::LogFile::parse(&m.key[prefix.key.len()..]) {
+                    lakedr::delta::LogFile::Commit(v) => Some(v),
+                    _ => None,
+                },
+            )
+            .collect()
+    }
+
+    /// Invariants 1 and 2 on the DR copy of `case`: the structural verifier, and the
+    /// independent reader on the versions that became visible since the last check (and the
+    /// latest, whose snapshot new checkpoints may change).
+    pub async fn check(&mut self, case: &TableCase) {
+        let rule = &self.ctx.config.rules[0];
+        let verdict = verify_table(&self.clean, rule, &case.prefix).await.unwrap();
+        assert!(
+            verdict.problems.is_empty(),
+            "after delivery {}: {}: {:?}",
+            self.deliveries,
+            case.prefix,
+            verdict.problems
+        );
+        if !case.oracle {
+            return;
+        }
+        let commits = self.dr_commits(case).await;
+        let Some(&latest) = commits.last() else {
+            return;
+        };
+        let seen = self.checked.entry(case.prefix.clone()).or_default();
+        let mut versions: Vec<u64> = commits
+            .iter()
+            .copied()
+            .filter(|v| !seen.contains(v))
+            .collect();
+        if !versions.contains(&latest) {
+            versions.push(latest);
+        }
+        self.run_oracle(case, &versions, latest);
+    }
+
+    /// The independent reader on every visible version.
+    pub async fn check_all_versions(&mut self, case: &TableCase) {
+        let commits: Vec<u64> = self.dr_commits(case).await.into_iter().collect();
+        if let Some(&latest) = commits.last() {
+            self.run_oracle(case, &commits, latest);
+        }
+    }
+
+    fn run_oracle(&mut self, case: &TableCase, versions: &[u64], latest: u64) {
+        let dr = format!("s3://{DR}/{PREFIX}{}", case.prefix.trim_end_matches('/'));
+        let storage = self.moto.storage_options();
+        let v = self.oracle.check(
+            case.local.to_str().unwrap(),
+            &dr,
+            versions,
+            Some(latest),
+            &storage,
+        );
+        assert!(
+            v.unsupported.is_none(),
+            "{}: the reader cannot read the source: {:?}",
+            case.prefix,
+            v.unsupported
+        );
+        assert!(
+            v.ok,
+            "after delivery {}: {}: {:?}",
+            self.deliveries, case.prefix, v.problems
+        );
+        self.oracle_checks += 1;
+        self.checked
+            .entry(case.prefix.clone())
+            .or_default()
+            .extend(v.checked);
+    }
+
+    /// Every source object of `case` (except temporary files) is in DR with identical bytes.
+    pub async fn assert_nothing_lost(&self, case: &TableCase) {
+        let s3 = self.moto.s3();
+        for rel in write_order(&case.local) {
+            if matches!(
+                lakedr::classify::classify(&rel),
+                lakedr::classify::KeyClass::Temporary
+            ) {
+                continue;
+            }
+            let key = format!("{PREFIX}{}{rel}", case.prefix);
+            let dr = s3
+                .get_object()
+                .bucket(DR)
+                .key(&key)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{key} missing in DR: {e:?}"));
+            let got = dr.body.collect().await.unwrap().into_bytes();
+            assert_eq!(
+                &got[..],
+                &std::fs::read(case.local.join(&rel)).unwrap()[..],
+                "{key} differs in DR"
+            );
+        }
+    }
+
+    /// Messages in a dead-letter queue: (body, attributes).
+    pub async fn dead_letters(&self, url: &str) -> Vec<(String, BTreeMap<String, String>)> {
+        self.moto
+            .drain(url)
+            .await
+            .into_iter()
+            .map(|m| {
+                let attrs = m
+                    .message_attributes()
+                    .map(|a| {
+                        a.iter()
+                            .map(|(k, v)| {
+                                (k.clone(), v.string_value().unwrap_or_default().to_string())
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (m.body().unwrap_or_default().to_string(), attrs)
+            })
+            .collect()
+    }
+}
