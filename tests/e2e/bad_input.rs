@@ -86,7 +86,7 @@ async fn bad_tables_stop_at_their_last_consistent_version_and_dead_letter() {
     ];
     let mut rig = Rig::new(5, None).await;
     for c in &cases {
-        rig.write_table(c).await;
+        rig.write_table(c, &cases).await;
     }
     rig.settle(&cases).await;
 

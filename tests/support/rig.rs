@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use lakedr::config::Config;
 use lakedr::store::{ObjectUrl, Stores};
-use lakedr::verify::verify_table;
+use lakedr::verify::{LogCache, verify_table_cached};
 use lakedr::{Context, OrderedSync, Replicator};
 use lakedr_aws::S3Store;
 use rand::rngs::StdRng;
@@ -68,6 +68,7 @@ pub struct Rig {
     pending: Vec<String>,
     oracle: Oracle,
     checked: BTreeMap<String, BTreeSet<u64>>,
+    log_cache: LogCache,
     pub deliveries: u64,
     pub oracle_checks: u64,
     /// Check DR after every delivery (on by default).
@@ -146,6 +147,7 @@ impl Rig {
             pending: Vec::new(),
             oracle: Oracle::start(),
             checked: BTreeMap::new(),
+            log_cache: LogCache::default(),
             deliveries: 0,
             oracle_checks: 0,
             check_every_delivery: true,
@@ -181,10 +183,11 @@ impl Rig {
     }
 
     /// Delivers one random pending event (sometimes keeping a duplicate), then runs the
-    /// ordered stage until its queue is empty. Returns false if nothing was pending.
-    pub async fn deliver_one(&mut self) -> bool {
+    /// ordered stage until its queue is empty. Returns the delivered body, `None` if nothing
+    /// was pending. A delivery can only change DR under the table of the key it names.
+    pub async fn deliver_one(&mut self) -> Option<String> {
         if self.pending.is_empty() {
-            return false;
+            return None;
         }
         let i = self.rng.random_range(0..self.pending.len());
         let body = if self.rng.random_bool(0.25) {
@@ -199,11 +202,11 @@ impl Rig {
             .await
             .unwrap();
         if !resp["batchItemFailures"].as_array().unwrap().is_empty() {
-            self.pending.push(body); // returned to the queue: delivered again later
+            self.pending.push(body.clone()); // returned to the queue: delivered again later
         }
         self.deliveries += 1;
         self.drain_ordered().await;
-        true
+        Some(body)
     }
 
     /// Runs the ordered stage until its FIFO queue is empty.
@@ -267,21 +270,28 @@ impl Rig {
     pub async fn settle(&mut self, cases: &[TableCase]) {
         loop {
             self.collect().await;
-            if !self.deliver_one().await {
-                break;
-            }
-            if self.check_every_delivery {
-                for c in cases {
-                    self.check(c).await;
-                }
-            }
+            let Some(body) = self.deliver_one().await else { break };
+            self.check_delivered(&body, cases).await;
         }
         self.drain_ordered().await;
     }
 
-    /// Uploads `case` in write order; after each upload delivers 0 to 2 random pending events,
-    /// checking DR after each delivery.
-    pub async fn write_table(&mut self, case: &TableCase) {
+    /// Checks the tables a delivered body names (a delivery changes DR only under them).
+    async fn check_delivered(&mut self, body: &str, cases: &[TableCase]) {
+        if !self.check_every_delivery {
+            return;
+        }
+        for c in cases {
+            // Keys in notification bodies are URL-encoded: compare encoded prefixes.
+            if body.contains(&urlencoding_plus(&format!("{PREFIX}{}", c.prefix))) {
+                self.check(c).await;
+            }
+        }
+    }
+
+    /// Uploads `case` in write order; after each upload delivers 0 to 2 random pending events
+    /// (of any of `cases`), checking DR after each delivery.
+    pub async fn write_table(&mut self, case: &TableCase, cases: &[TableCase]) {
         for rel in write_order(&case.local) {
             let body = std::fs::read(case.local.join(&rel)).unwrap();
             self.put_source(&format!("{PREFIX}{}{rel}", case.prefix), body)
@@ -289,8 +299,8 @@ impl Rig {
             self.collect().await;
             let n = self.rng.random_range(0..=2);
             for _ in 0..n {
-                if self.deliver_one().await && self.check_every_delivery {
-                    self.check(case).await;
+                if let Some(body) = self.deliver_one().await {
+                    self.check_delivered(&body, cases).await;
                 }
             }
         }
@@ -318,7 +328,7 @@ impl Rig {
     /// latest, whose snapshot new checkpoints may change).
     pub async fn check(&mut self, case: &TableCase) {
         let rule = &self.ctx.config.rules[0];
-        let verdict = verify_table(&self.clean, rule, &case.prefix).await.unwrap();
+        let verdict = verify_table_cached(&self.clean, rule, &case.prefix, &self.log_cache).await.unwrap();
         assert!(
             verdict.problems.is_empty(),
             "after delivery {}: {}: {:?}",
@@ -429,4 +439,17 @@ impl Rig {
             })
             .collect()
     }
+}
+
+/// S3 notification key encoding (form encoding, `/` kept).
+fn urlencoding_plus(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' | b'/' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }

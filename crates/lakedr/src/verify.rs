@@ -1,6 +1,9 @@
 //! Checks invariants 1 and 2 on every DR table and measures lag.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use bytes::Bytes;
 
 use serde::Serialize;
 
@@ -10,7 +13,7 @@ use crate::delta::{
     LOG_DIR, LogContents, LogFile, RefKind, parse_checkpoint_parquet, parse_ndjson,
 };
 use crate::error::Result;
-use crate::store::{ObjectMeta, Stores};
+use crate::store::{ObjectMeta, ObjectUrl, Stores};
 
 /// The verdict on one table.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
@@ -64,9 +67,38 @@ fn log_map(metas: Vec<ObjectMeta>, prefix_len: usize) -> BTreeMap<String, (LogFi
         .collect()
 }
 
+/// Log files already read, keyed by (URL, entity tag): a file whose tag is unchanged is not
+/// read again. Lets a long-running checker (or repeated verifies) avoid re-reading immutable
+/// commits and checkpoints.
+#[derive(Debug, Default)]
+pub struct LogCache {
+    entries: Mutex<HashMap<(String, String), Bytes>>,
+}
+
+impl LogCache {
+    async fn get(&self, stores: &Stores, url: &ObjectUrl, etag: Option<&str>) -> Result<Bytes> {
+        let key = |e: &str| (url.to_string(), e.to_string());
+        if let Some(e) = etag {
+            if let Some(b) = self.entries.lock().ok().and_then(|m| m.get(&key(e)).cloned()) {
+                return Ok(b);
+            }
+        }
+        let got = stores.get(url).await?;
+        if let (Some(e), Ok(mut m)) = (got.meta.etag.as_deref(), self.entries.lock()) {
+            m.insert(key(e), got.body.clone());
+        }
+        Ok(got.body)
+    }
+}
+
 /// Verifies one table: DR commits contiguous and byte-identical to the source, every file of
 /// every visible version present with its size, checkpoints complete, `_last_checkpoint` sound.
 pub async fn verify_table(stores: &Stores, rule: &Rule, table: &str) -> Result<TableVerdict> {
+    verify_table_cached(stores, rule, table, &LogCache::default()).await
+}
+
+/// [`verify_table`] reusing log files read by earlier calls.
+pub async fn verify_table_cached(stores: &Stores, rule: &Rule, table: &str, cache: &LogCache) -> Result<TableVerdict> {
     let src_root = rule.src_url(table);
     let dst_root = rule.dr_url(table);
     let mut v = TableVerdict {
@@ -108,7 +140,7 @@ pub async fn verify_table(stores: &Stores, rule: &Rule, table: &str) -> Result<T
     let mut parts: BTreeMap<(u64, u32), BTreeSet<u32>> = BTreeMap::new();
     let mut complete: BTreeSet<u64> = BTreeSet::new();
     let mut files_at_first = LogContents::default();
-    for (name, (f, _)) in &dst {
+    for (name, (f, meta)) in &dst {
         match f {
             LogFile::Checkpoint {
                 version,
@@ -117,7 +149,7 @@ pub async fn verify_table(stores: &Stores, rule: &Rule, table: &str) -> Result<T
                 parts.entry((*version, *n)).or_default().insert(*part);
             }
             LogFile::Checkpoint { version, kind } => {
-                let body = stores.get(&dst_log.join(name)).await?.body;
+                let body = cache.get(stores, &dst_log.join(name), meta.etag.as_deref()).await?;
                 let parsed = if matches!(kind, crate::delta::CheckpointKind::Uuid { json: true }) {
                     parse_ndjson(&body)
                 } else {
@@ -204,9 +236,12 @@ pub async fn verify_table(stores: &Stores, rule: &Rule, table: &str) -> Result<T
     let mut needed = files_at_first.files;
     for c in &dst_commits {
         let name = format!("{c:020}.json");
-        let d = stores.get(&dst_log.join(&name)).await?;
-        match stores.get(&src_log.join(&name)).await {
-            Ok(s) if s.body != d.body => v
+        let etag = |m: &BTreeMap<String, (LogFile, ObjectMeta)>| {
+            m.get(&name).and_then(|(_, meta)| meta.etag.clone())
+        };
+        let d = cache.get(stores, &dst_log.join(&name), etag(&dst).as_deref()).await?;
+        match cache.get(stores, &src_log.join(&name), etag(&src).as_deref()).await {
+            Ok(s) if s != d => v
                 .problems
                 .push(format!("commit {c} differs from the source")),
             Ok(_) => {}
@@ -214,7 +249,7 @@ pub async fn verify_table(stores: &Stores, rule: &Rule, table: &str) -> Result<T
                 .warnings
                 .push(format!("commit {c}: source unavailable: {e}")),
         }
-        match parse_ndjson(&d.body) {
+        match parse_ndjson(&d) {
             Ok(parsed) => {
                 if parsed.catalog_managed() && !v.warnings.iter().any(|w| w.contains("catalog")) {
                     v.warnings.push("not self-contained: catalog-managed table (the catalog, not storage, is authoritative)".into());
