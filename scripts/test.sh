@@ -7,9 +7,8 @@ bash scripts/setup.sh
 export LAKEDR_PYTHON="$PWD/.venv/bin/python"
 export PATH="$PWD/.venv/bin:$PATH"
 
-echo "== format and lints"
+echo "== format"
 cargo fmt --all --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
