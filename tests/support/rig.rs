@@ -270,7 +270,9 @@ impl Rig {
     pub async fn settle(&mut self, cases: &[TableCase]) {
         loop {
             self.collect().await;
-            let Some(body) = self.deliver_one().await else { break };
+            let Some(body) = self.deliver_one().await else {
+                break;
+            };
             self.check_delivered(&body, cases).await;
         }
         self.drain_ordered().await;
@@ -328,7 +330,9 @@ impl Rig {
     /// latest, whose snapshot new checkpoints may change).
     pub async fn check(&mut self, case: &TableCase) {
         let rule = &self.ctx.config.rules[0];
-        let verdict = verify_table_cached(&self.clean, rule, &case.prefix, &self.log_cache).await.unwrap();
+        let verdict = verify_table_cached(&self.clean, rule, &case.prefix, &self.log_cache)
+            .await
+            .unwrap();
         assert!(
             verdict.problems.is_empty(),
             "after delivery {}: {}: {:?}",
@@ -449,7 +453,9 @@ fn urlencoding_plus(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' | b'/' => out.push(b as char),
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' | b'/' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }

@@ -79,7 +79,12 @@ impl LogCache {
     async fn get(&self, stores: &Stores, url: &ObjectUrl, etag: Option<&str>) -> Result<Bytes> {
         let key = |e: &str| (url.to_string(), e.to_string());
         if let Some(e) = etag {
-            if let Some(b) = self.entries.lock().ok().and_then(|m| m.get(&key(e)).cloned()) {
+            if let Some(b) = self
+                .entries
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&key(e)).cloned())
+            {
                 return Ok(b);
             }
         }
@@ -98,7 +103,12 @@ pub async fn verify_table(stores: &Stores, rule: &Rule, table: &str) -> Result<T
 }
 
 /// [`verify_table`] reusing log files read by earlier calls.
-pub async fn verify_table_cached(stores: &Stores, rule: &Rule, table: &str, cache: &LogCache) -> Result<TableVerdict> {
+pub async fn verify_table_cached(
+    stores: &Stores,
+    rule: &Rule,
+    table: &str,
+    cache: &LogCache,
+) -> Result<TableVerdict> {
     let src_root = rule.src_url(table);
     let dst_root = rule.dr_url(table);
     let mut v = TableVerdict {
@@ -149,7 +159,9 @@ pub async fn verify_table_cached(stores: &Stores, rule: &Rule, table: &str, cach
                 parts.entry((*version, *n)).or_default().insert(*part);
             }
             LogFile::Checkpoint { version, kind } => {
-                let body = cache.get(stores, &dst_log.join(name), meta.etag.as_deref()).await?;
+                let body = cache
+                    .get(stores, &dst_log.join(name), meta.etag.as_deref())
+                    .await?;
                 let parsed = if matches!(kind, crate::delta::CheckpointKind::Uuid { json: true }) {
                     parse_ndjson(&body)
                 } else {
@@ -239,8 +251,13 @@ pub async fn verify_table_cached(stores: &Stores, rule: &Rule, table: &str, cach
         let etag = |m: &BTreeMap<String, (LogFile, ObjectMeta)>| {
             m.get(&name).and_then(|(_, meta)| meta.etag.clone())
         };
-        let d = cache.get(stores, &dst_log.join(&name), etag(&dst).as_deref()).await?;
-        match cache.get(stores, &src_log.join(&name), etag(&src).as_deref()).await {
+        let d = cache
+            .get(stores, &dst_log.join(&name), etag(&dst).as_deref())
+            .await?;
+        match cache
+            .get(stores, &src_log.join(&name), etag(&src).as_deref())
+            .await
+        {
             Ok(s) if s != d => v
                 .problems
                 .push(format!("commit {c} differs from the source")),
