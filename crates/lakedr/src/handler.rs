@@ -453,7 +453,7 @@ impl OrderedSync {
                     if done_tables.get(&k) == Some(&true) {
                         Ok(()) // this batch already brought the table up to date after this message was sent
                     } else {
-                        let r = self.run_one(&m, deadline).await;
+                        let r = self.run_one(&m, deadline).await.map(|_| ());
                         done_tables.insert(k, r.is_ok());
                         r
                     }
@@ -474,7 +474,8 @@ impl OrderedSync {
         failed
     }
 
-    async fn run_one(&self, m: &OrderedMessage, deadline: Option<Instant>) -> Result<()> {
+    /// One run for the table a message names; out of time, it queues its own continuation.
+    async fn run_one(&self, m: &OrderedMessage, deadline: Option<Instant>) -> Result<TableReport> {
         let rule = self
             .ctx
             .config
@@ -494,7 +495,7 @@ impl OrderedSync {
                 q.send(&[m.to_out(&token)]).await?;
             }
         }
-        Ok(())
+        Ok(report)
     }
 
     /// Handles a Lambda SQS (FIFO) event.
@@ -524,12 +525,7 @@ impl OrderedSync {
         }
         let m: OrderedMessage = serde_json::from_value(payload)
             .map_err(|e| Error::malformed(None, format!("ordered-stage message: {e}")))?;
-        let rule = self
-            .ctx
-            .config
-            .rule_named(&m.rule)
-            .ok_or_else(|| Error::malformed(None, format!("unknown rule `{}`", m.rule)))?;
-        let report = sync_table(&self.ctx, rule, &m.table, deadline).await?;
+        let report = self.run_one(&m, deadline).await?;
         Ok(serde_json::to_value(report).unwrap_or(Value::Null))
     }
 }
