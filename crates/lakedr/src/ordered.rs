@@ -581,21 +581,22 @@ impl TableSync<'_> {
         dst: &mut LogListing,
         report: &mut TableReport,
     ) -> Result<()> {
-        let dst_commits = dst.commits();
-        let (Some(&first), Some(&latest)) =
-            (dst_commits.keys().next(), dst_commits.keys().next_back())
-        else {
+        // Every run of contiguous commits in DR starts at version 0 or at a checkpoint whose
+        // files were copied first, so a version whose commit is in DR has all its files there.
+        let dst_commits: BTreeSet<u64> = dst.commits().keys().copied().collect();
+        if dst_commits.is_empty() {
             return Ok(());
-        };
-        let published = first..=latest;
+        }
         let mut names: Vec<String> = Vec::new();
         for (name, (f, _)) in &src.files {
             match f {
-                LogFile::Crc(v) if published.contains(v) && !dst.has(name) => {
+                // A checksum or a compaction is published only beside the commits it describes:
+                // the DR log may skip versions the source cleaned up before they were copied.
+                LogFile::Crc(v) if dst_commits.contains(v) && !dst.has(name) => {
                     names.push(name.clone())
                 }
                 LogFile::Compacted { start, end }
-                    if *start >= first && *end <= latest && !dst.has(name) =>
+                    if (*start..=*end).all(|v| dst_commits.contains(&v)) && !dst.has(name) =>
                 {
                     names.push(name.clone())
                 }
@@ -605,7 +606,7 @@ impl TableSync<'_> {
         self.copy_log_files(&names, dst, report).await?;
 
         for (version, sets) in src.checkpoints() {
-            if !published.contains(&version) {
+            if !dst_commits.contains(&version) {
                 continue;
             }
             for set in sets {
@@ -857,12 +858,27 @@ mod tests {
         for v in 0..5 {
             std::fs::remove_file(src.path().join(format!("_delta_log/{v:020}.json"))).unwrap();
         }
+        // Files about versions DR skips, left behind by the cleanup: never published.
+        let strays = [
+            "00000000000000000003.crc",
+            "00000000000000000002.00000000000000000004.compacted.json",
+            "00000000000000000004.checkpoint.0f4b9ad3-d8b4-4bd6-a7b8-3d4d1f1c2b8e.json",
+        ];
+        write(src.path(), &format!("_delta_log/{}", strays[0]), "{}");
+        write(src.path(), &format!("_delta_log/{}", strays[1]), &add("d3"));
+        write(src.path(), &format!("_delta_log/{}", strays[2]), &cp);
         let report = run(&r).await.unwrap();
         assert_eq!(report.dr_version, Some(6));
         assert!(
             report.warnings.iter().any(|w| w.contains("cleaned up")),
             "{report:?}"
         );
+        for stray in strays {
+            assert!(
+                !dr.path().join("_delta_log").join(stray).exists(),
+                "{stray} published without its commits"
+            );
+        }
         let v = verify_table(&Stores::new(None), &r, "").await.unwrap();
         assert!(v.ok(), "{v:?}");
         // A hole that is not behind a checkpoint is an error.
