@@ -112,6 +112,7 @@ async fn main() -> Result<()> {
     let args = Args::parse();
     let (src, dr, dr_s5, dr_aws) = ("bench-src", "bench-dr", "bench-dr-s5cmd", "bench-dr-awscli");
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(lakedr_aws::http_client())
         .endpoint_url(&args.endpoint)
         .load()
         .await;

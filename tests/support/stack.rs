@@ -39,7 +39,7 @@ impl Moto {
         let start = Instant::now();
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(
-                start.elapsed() < Duration::from_secs(60),
+                start.elapsed() < Duration::from_secs(300),
                 "moto did not start on port {port}"
             );
             std::thread::sleep(Duration::from_millis(50));
@@ -51,6 +51,7 @@ impl Moto {
     pub fn sdk(&self) -> aws_config::SdkConfig {
         aws_config::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
+            .http_client(lakedr_aws::http_client())
             .region(Region::new("us-east-1"))
             .endpoint_url(&self.endpoint)
             .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(

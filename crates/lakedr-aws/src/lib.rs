@@ -14,15 +14,27 @@ use std::sync::Arc;
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
+use aws_sdk_s3::config::SharedHttpClient;
+use aws_smithy_http_client::tls;
 use lakedr::queue::Queue;
 use lakedr::{Config, Context, Stores};
 
 pub use s3::S3Store;
 pub use sqs::SqsQueue;
 
+/// The HTTPS client every SDK client shares: hyper with rustls (ring), connection pooling.
+pub fn http_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
+}
+
 /// Loads the shared AWS configuration: standard retries with backoff and jitter, timeouts.
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client())
         .retry_config(RetryConfig::standard().with_max_attempts(5))
         .timeout_config(
             TimeoutConfig::builder()
