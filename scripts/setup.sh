@@ -1,23 +1,21 @@
 #!/usr/bin/env bash
-# Installs everything the tests need, idempotently, without Docker or an AWS account:
-#   .venv/       moto server, deltalake + pyarrow, cargo-lambda + zig
-#   .tools/sam/  aws-sam-cli in its own virtualenv (its pins clash with moto's)
-#   the aarch64 Rust target for `cargo lambda build --arm64`
+# Installs what the tests need, idempotently, without Docker or an AWS account: a virtualenv
+# (.venv) with moto server, deltalake and pyarrow, and the SAM CLI in its own (.tools/sam: its
+# pins clash with moto's). The pins cover each whole dependency closure, so pip installs them
+# with --no-deps and never runs its resolver.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import moto, deltalake, pyarrow" 2>/dev/null || [ ! -x .venv/bin/cargo-lambda ]; then
-  .venv/bin/pip install --quiet --disable-pip-version-check -r tests/py/requirements.txt
+if ! .venv/bin/python -c "import moto.server, deltalake, pyarrow" 2>/dev/null; then
+  .venv/bin/pip install --quiet --disable-pip-version-check --no-deps \
+    -r tests/py/requirements.txt
 fi
 
 if [ ! -x .tools/sam/bin/sam ]; then
   python3 -m venv .tools/sam
-  .tools/sam/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==1.170.0
-fi
-
-if ! rustup target list --installed | grep -q '^aarch64-unknown-linux-gnu$'; then
-  rustup target add aarch64-unknown-linux-gnu
+  .tools/sam/bin/pip install --quiet --disable-pip-version-check --no-deps --no-compile \
+    -r scripts/sam-requirements.txt
 fi
