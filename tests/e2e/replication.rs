@@ -70,9 +70,12 @@ async fn fixture_tables_survive_shuffled_duplicated_events() {
     let cases = good_fixtures();
     let rig = replicate_all(7, None, &cases).await;
     assert!(rig.deliveries > 500, "only {} deliveries", rig.deliveries);
+    // The reader runs after a delivery whenever the DR log of the table changed since it last
+    // read it: at least once per table, and more as versions become visible one by one.
+    let readable = cases.iter().filter(|c| c.oracle).count() as u64;
     assert!(
-        rig.oracle_checks > 100,
-        "only {} reader checks",
+        rig.oracle_checks > readable,
+        "only {} reader checks for {readable} tables",
         rig.oracle_checks
     );
 }
