@@ -19,5 +19,5 @@ else
 fi
 
 echo "== SAM template"
-AWS_DEFAULT_REGION=us-east-1 .tools/sam/bin/sam validate --lint --template infra/template.yaml
+SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 .tools/sam/bin/sam validate --lint --template infra/template.yaml
 
