@@ -67,7 +67,7 @@ fn sync_replicates_the_bundled_lakehouse_then_verifies_and_is_idempotent() {
     assert!(first["sync"]["objects_copied"].as_u64().unwrap() > 0);
     assert!(first["sync"]["errors"].as_array().unwrap().is_empty());
     let verdicts = first["verify"].as_array().unwrap();
-    assert_eq!(verdicts.len(), tables.len());
+    assert!(verdicts.len() >= tables.len(), "{verdicts:#?}");
     assert!(
         verdicts
             .iter()
