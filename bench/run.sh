@@ -22,7 +22,7 @@ OUT=bench/out
 rm -rf "$OUT" && mkdir -p "$OUT"
 .venv/bin/python bench/make_data.py "$OUT/data" "$@"
 if [ "$PROFILE" = dev ]; then
-  cargo build --locked --workspace  # the test build's features: nothing is rebuilt
+  cargo build --locked --workspace  # the test build's features: only the binaries are built
 else
   cargo build --profile "$PROFILE" --locked -p lakedr-bench -p lakedr-cli
 fi

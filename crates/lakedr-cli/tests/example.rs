@@ -2,6 +2,8 @@
 //! lakehouse, run as the built binary against a copy of that configuration whose DR directory
 //! is a scratch one.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -34,7 +36,10 @@ fn config(dr: &Path) -> PathBuf {
 }
 
 fn lakedr(config: &Path, args: &[&str]) -> (bool, Value) {
+    // Local directories only: no region lookup on the instance metadata endpoint.
     let out = Command::new(env!("CARGO_BIN_EXE_lakedr"))
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
         .arg("--config")
         .arg(config)
         .arg("--json")
