@@ -325,19 +325,7 @@ impl Rig {
 
     /// Commit versions visible in DR for a table.
     pub async fn dr_commits(&self, case: &TableCase) -> BTreeSet<u64> {
-        let prefix = ObjectUrl::s3(DR, format!("{PREFIX}{}_delta_log/", case.prefix));
-        self.clean
-            .list(&prefix)
-            .await
-            .unwrap()
-            .iter()
-            .filter_map(
-                |m| match lakedr::delta::LogFile::parse(&m.key[prefix.key.len()..]) {
-                    lakedr::delta::LogFile::Commit(v) => Some(v),
-                    _ => None,
-                },
-            )
-            .collect()
+        commits(&self.dr_log(case).await)
     }
 
     /// Invariants 1 and 2 on the DR copy of `case`: the structural verifier, and the
@@ -365,13 +353,7 @@ impl Rig {
         if self.oracle_logs.get(&case.prefix) == Some(&log) {
             return;
         }
-        let commits: BTreeSet<u64> = log
-            .iter()
-            .filter_map(|(name, _)| match lakedr::delta::LogFile::parse(name) {
-                lakedr::delta::LogFile::Commit(v) => Some(v),
-                _ => None,
-            })
-            .collect();
+        let commits = commits(&log);
         let Some(&latest) = commits.last() else {
             return;
         };
@@ -475,6 +457,16 @@ impl Rig {
             })
             .collect()
     }
+}
+
+/// Commit versions in a log listing of [`Rig::dr_log`].
+fn commits(log: &[(String, Option<String>)]) -> BTreeSet<u64> {
+    log.iter()
+        .filter_map(|(name, _)| match lakedr::delta::LogFile::parse(name) {
+            lakedr::delta::LogFile::Commit(v) => Some(v),
+            _ => None,
+        })
+        .collect()
 }
 
 /// S3 notification key encoding (form encoding, `/` kept).
