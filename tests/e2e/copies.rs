@@ -213,7 +213,7 @@ destination = "s3://dr-lakehouse/warehouse/"
     assert!(ran >= 6, "only {ran} sample events");
     // The ordered stage ran through the FIFO queue: drain it and check the table is published.
     let mut rig = rig;
-    rig.drain_ordered().await;
+    assert!(rig.drain_ordered().await, "the ordered stage stalled");
     for key in [data_key, log_key] {
         s3.head_object()
             .bucket("dr-lakehouse")

@@ -212,9 +212,14 @@ impl Rig {
         Some(body)
     }
 
-    /// Runs the ordered stage until its FIFO queue is empty.
-    pub async fn drain_ordered(&mut self) {
+    /// Runs the ordered stage until its FIFO queue is empty (`true`), or until it stalls: every
+    /// message received failed with a retryable error for many rounds in a row, as when a table's
+    /// starting point has not been uploaded yet (`false`). Stalled messages stay in the queue and
+    /// are retried by the next drain, as SQS redelivers them after their visibility timeout.
+    pub async fn drain_ordered(&mut self) -> bool {
+        const STALLED_ROUNDS: usize = 50;
         let sqs = self.moto.sqs();
+        let mut stalled = 0;
         for _ in 0..2000 {
             let got = sqs
                 .receive_message()
@@ -226,7 +231,7 @@ impl Rig {
                 .unwrap();
             let msgs = got.messages().to_vec();
             if msgs.is_empty() {
-                return;
+                return true;
             }
             let records: Vec<(String, String, Option<String>)> = msgs
                 .iter()
@@ -255,6 +260,14 @@ impl Rig {
                 .iter()
                 .map(|f| f["itemIdentifier"].as_str().unwrap().to_string())
                 .collect();
+            if failed.len() == msgs.len() {
+                stalled += 1;
+                if stalled == STALLED_ROUNDS {
+                    return false;
+                }
+            } else {
+                stalled = 0;
+            }
             for m in &msgs {
                 if !failed.contains(m.message_id().unwrap()) {
                     sqs.delete_message()
@@ -278,7 +291,11 @@ impl Rig {
             };
             self.check_delivered(&body, cases).await;
         }
-        self.drain_ordered().await;
+        // Everything is at the source now: every message left must go through.
+        assert!(
+            self.drain_ordered().await,
+            "the ordered stage stalled with every source file uploaded"
+        );
     }
 
     /// Checks the tables a delivered body names (a delivery changes DR only under them).

@@ -75,6 +75,9 @@ pub enum Error {
     },
 
     /// The table has nothing a reader could start from (no commit 0 and no complete checkpoint).
+    /// Retryable: while a table is being copied into the primary bucket, its commits can land
+    /// before the checkpoint they were cleaned up behind. A log that never gets a starting point
+    /// reaches the dead-letter queue through the queue's redrive policy.
     #[error("table {table}: cannot bootstrap: {reason}")]
     NoStartingPoint { table: String, reason: String },
 
@@ -107,7 +110,10 @@ impl Error {
     /// True when the same call may succeed later, so the message must be retried rather than
     /// dead-lettered.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Error::Transient { .. } | Error::Io { .. })
+        matches!(
+            self,
+            Error::Transient { .. } | Error::Io { .. } | Error::NoStartingPoint { .. }
+        )
     }
 
     /// A short, stable name of the variant, used as a metric dimension and message attribute.

@@ -815,6 +815,51 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_cleaned_log_whose_checkpoint_has_not_arrived_yet_is_retried_not_torn() {
+        // A table with commits 0-4 cleaned up behind checkpoint 4, copied into the bucket
+        // commits first: until the checkpoint lands there is nothing a reader could start from.
+        let src = tempfile::tempdir().unwrap();
+        let dr = tempfile::tempdir().unwrap();
+        let cp = r#"{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}
+{"metaData":{"id":"t","format":{"provider":"parquet","options":{}},"schemaString":"{\"type\":\"struct\",\"fields\":[]}","partitionColumns":[],"configuration":{},"createdTime":0}}
+{"checkpointMetadata":{"version":4}}
+{"add":{"path":"d4","size":1,"partitionValues":{},"modificationTime":0,"dataChange":true}}
+"#;
+        for v in [4, 5] {
+            write(src.path(), &format!("d{v}"), "x");
+        }
+        write(
+            src.path(),
+            "_delta_log/00000000000000000004.json",
+            "{\"add\":{\"path\":\"d4\",\"size\":1,\"partitionValues\":{},\"modificationTime\":0,\"dataChange\":true}}\n",
+        );
+        write(
+            src.path(),
+            "_delta_log/00000000000000000005.json",
+            "{\"add\":{\"path\":\"d5\",\"size\":1,\"partitionValues\":{},\"modificationTime\":0,\"dataChange\":true}}\n",
+        );
+        let r = rule(src.path(), dr.path());
+        let err = run(&r).await.unwrap_err();
+        assert!(
+            matches!(err, Error::NoStartingPoint { .. }) && err.is_retryable(),
+            "{err:?}"
+        );
+        assert!(
+            !dr.path().join("_delta_log").exists(),
+            "nothing is published without a starting point"
+        );
+        write(
+            src.path(),
+            "_delta_log/00000000000000000004.checkpoint.3a0d65cd-4056-49b8-937b-95f9e3ee90e5.json",
+            cp,
+        );
+        let report = run(&r).await.unwrap();
+        assert_eq!(report.dr_version, Some(5));
+        let v = verify_table(&Stores::new(None), &r, "").await.unwrap();
+        assert!(v.ok(), "{v:?}");
+    }
+
+    #[tokio::test]
     async fn continues_from_a_checkpoint_when_the_source_cleaned_up_unreplicated_commits() {
         let src = tempfile::tempdir().unwrap();
         let dr = tempfile::tempdir().unwrap();
