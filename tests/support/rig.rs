@@ -72,6 +72,8 @@ pub struct Rig {
     oracle_logs: BTreeMap<String, Vec<(String, Option<String>)>>,
     log_cache: LogCache,
     pub deliveries: u64,
+    /// Objects written to the source bucket (each one event, at least one delivery).
+    pub uploads: u64,
     pub oracle_checks: u64,
     /// Check DR after every delivery (on by default).
     pub check_every_delivery: bool,
@@ -152,12 +154,14 @@ impl Rig {
             oracle_logs: BTreeMap::new(),
             log_cache: LogCache::default(),
             deliveries: 0,
+            uploads: 0,
             oracle_checks: 0,
             check_every_delivery: true,
         }
     }
 
-    pub async fn put_source(&self, key: &str, body: Vec<u8>) {
+    pub async fn put_source(&mut self, key: &str, body: Vec<u8>) {
+        self.uploads += 1;
         self.moto
             .s3()
             .put_object()
