@@ -136,8 +136,7 @@ async fn main() -> Result<()> {
         "cp",
         &format!("{}/objects/*", args.data.display()),
         &format!("s3://{src}/objects/"),
-    ])
-    .current_dir(&args.data))?;
+    ]))?;
     let mut objects = Vec::new();
     files(&args.data.join("objects"), "objects/", &mut objects)?;
     let mut table = Vec::new();
