@@ -750,6 +750,13 @@ mod tests {
         .await
     }
 
+    /// An `add` action line for a one-byte file.
+    fn add(f: &str) -> String {
+        format!(
+            "{{\"add\":{{\"path\":\"{f}\",\"size\":1,\"partitionValues\":{{}},\"modificationTime\":0,\"dataChange\":true}}}}\n"
+        )
+    }
+
     fn write(dir: &Path, rel: &str, body: &str) {
         let p = dir.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -820,24 +827,21 @@ mod tests {
         // commits first: until the checkpoint lands there is nothing a reader could start from.
         let src = tempfile::tempdir().unwrap();
         let dr = tempfile::tempdir().unwrap();
-        let cp = r#"{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}
+        let cp = format!(
+            "{}{{\"checkpointMetadata\":{{\"version\":4}}}}\n{}",
+            r#"{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}
 {"metaData":{"id":"t","format":{"provider":"parquet","options":{}},"schemaString":"{\"type\":\"struct\",\"fields\":[]}","partitionColumns":[],"configuration":{},"createdTime":0}}
-{"checkpointMetadata":{"version":4}}
-{"add":{"path":"d4","size":1,"partitionValues":{},"modificationTime":0,"dataChange":true}}
-"#;
+"#,
+            add("d4")
+        );
         for v in [4, 5] {
             write(src.path(), &format!("d{v}"), "x");
+            write(
+                src.path(),
+                &format!("_delta_log/{v:020}.json"),
+                &add(&format!("d{v}")),
+            );
         }
-        write(
-            src.path(),
-            "_delta_log/00000000000000000004.json",
-            "{\"add\":{\"path\":\"d4\",\"size\":1,\"partitionValues\":{},\"modificationTime\":0,\"dataChange\":true}}\n",
-        );
-        write(
-            src.path(),
-            "_delta_log/00000000000000000005.json",
-            "{\"add\":{\"path\":\"d5\",\"size\":1,\"partitionValues\":{},\"modificationTime\":0,\"dataChange\":true}}\n",
-        );
         let r = rule(src.path(), dr.path());
         let err = run(&r).await.unwrap_err();
         assert!(
@@ -851,7 +855,7 @@ mod tests {
         write(
             src.path(),
             "_delta_log/00000000000000000004.checkpoint.3a0d65cd-4056-49b8-937b-95f9e3ee90e5.json",
-            cp,
+            &cp,
         );
         let report = run(&r).await.unwrap();
         assert_eq!(report.dr_version, Some(5));
@@ -866,11 +870,6 @@ mod tests {
         let meta = r#"{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}
 {"metaData":{"id":"t","format":{"provider":"parquet","options":{}},"schemaString":"{\"type\":\"struct\",\"fields\":[]}","partitionColumns":[],"configuration":{},"createdTime":0}}
 "#;
-        let add = |f: &str| {
-            format!(
-                "{{\"add\":{{\"path\":\"{f}\",\"size\":1,\"partitionValues\":{{}},\"modificationTime\":0,\"dataChange\":true}}}}\n"
-            )
-        };
         write(src.path(), "_delta_log/00000000000000000000.json", meta);
         for v in 1..=2 {
             write(src.path(), &format!("d{v}"), "x");
