@@ -41,7 +41,7 @@ run_on() {
 for server in $SERVERS; do case $server in
 moto)
 port=$(free_port)
-.venv/bin/python -m moto.server -H 127.0.0.1 -p "$port" >"$OUT/moto.log" 2>&1 &
+.venv/bin/python tests/py/moto_server.py -H 127.0.0.1 -p "$port" >"$OUT/moto.log" 2>&1 &
 moto=$!
 wait_port "$port"
 run_on moto "$port"

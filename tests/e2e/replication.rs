@@ -46,8 +46,15 @@ async fn replicate_all(seed: u64, faults: Option<f64>, cases: &[TableCase]) -> R
         rig.write_table(case, cases).await;
     }
     rig.settle(cases).await;
+    // Every upload's event reaches the replicator at least once, and DR is checked after each.
+    assert!(
+        rig.checks_after_delivery >= rig.uploads,
+        "DR checked after {} deliveries, {} uploads",
+        rig.checks_after_delivery,
+        rig.uploads
+    );
     for case in cases {
-        rig.check(case).await;
+        rig.check_again(case).await;
         rig.check_all_versions(case).await;
         let dr = rig.dr_commits(case).await;
         assert_eq!(

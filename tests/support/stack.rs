@@ -22,9 +22,8 @@ impl Moto {
             .unwrap()
             .port();
         let child = Command::new(crate::python())
+            .arg(crate::repo_root().join("tests/py/moto_server.py"))
             .args([
-                "-m",
-                "moto.server",
                 "-H",
                 "127.0.0.1",
                 "-p",
