@@ -33,6 +33,14 @@ fn copy_dir(src: &Path, dst: &Path) {
     }
 }
 
+/// The fixture tables that must stop short with a clear error: LOG-ONLY (a vacuumed table, a
+/// non-contiguous log whose files are missing) and a table with absolute paths.
+pub(crate) const BAD_FIXTURES: [&str; 3] = [
+    "rs-checkpoints_vacuumed",
+    "golden-versions-not-contiguous",
+    "golden-canonicalized-paths-special-a",
+];
+
 fn commit(v: u64) -> String {
     format!("_delta_log/{v:020}.json")
 }
@@ -66,9 +74,7 @@ async fn bad_tables_stop_at_their_last_consistent_version_and_dead_letter() {
     });
     // Commit 1 is missing: a gap.
     let (_d3, gap) = damaged_copy("cdf", |t| std::fs::remove_file(t.join(commit(1))).unwrap());
-    let vacuumed = TableCase::fixture("rs-checkpoints_vacuumed", false);
-    let not_contiguous = TableCase::fixture("golden-versions-not-contiguous", false);
-    let absolute = TableCase::fixture("golden-canonicalized-paths-special-a", false);
+    let [vacuumed, not_contiguous, absolute] = BAD_FIXTURES.map(|n| TableCase::fixture(n, false));
     let good = TableCase::generated("cleaned");
     let gap = TableCase {
         prefix: "damaged/gap/".into(),

@@ -2,29 +2,64 @@
 
 use lakedr_tests::rig::{Rig, TableCase};
 
-/// Tables the independent reader can read (deltalake lacks deletion vectors, V2 checkpoints
-/// and catalog-managed tables); the others are checked by the structural verifier alone. Two
-/// halves, each with both kinds, run as two tests in parallel.
+/// Fixture tables replicated by the two halves of the shuffled-delivery test, with whether the
+/// independent reader can read them (deltalake lacks deletion vectors, V2 checkpoints and
+/// catalog-managed tables; the others are checked by the structural verifier alone). Every
+/// readable fixture goes through exactly one shuffled run: these halves, the crash test (which
+/// shuffles and duplicates the same way, with faults on top: the multi-part checkpoint, V2
+/// checkpoints with sidecars, deletion vectors), the catalog-managed test and the bad-input
+/// test (vacuumed, non-contiguous and absolute-path tables).
 fn good_fixtures(half: usize) -> Vec<TableCase> {
-    let all = [
-        ("golden-multi-part-checkpoint", true),
-        ("krs-app-txn-checkpoint", true),
-        ("rs-cdf-table", true),
-        ("rs-delta-0.8.0-special-partition", true),
-        ("rs-simple_table", true),
-        ("rs-simple_table_with_checkpoint", true),
-        ("rs-table_failed_last_checkpoint_update", true),
-        ("rs-table_with_column_mapping", true),
-        ("golden-v2-checkpoint-json", false),
-        ("krs-compacted-log-files-table", false),
-        ("krs-v2-checkpoints-parquet-with-sidecars", false),
-        ("rs-table_with_deletion_logs", false),
+    let halves: [&[(&str, bool)]; 2] = [
+        &[
+            ("rs-cdf-table", true),
+            ("krs-compacted-log-files-table", false),
+            ("rs-table_with_column_mapping", true),
+            ("krs-app-txn-checkpoint", true),
+        ],
+        &[
+            ("rs-simple_table", true),
+            ("rs-simple_table_with_checkpoint", true),
+            ("golden-v2-checkpoint-json", false),
+            ("rs-delta-0.8.0-special-partition", true),
+            ("rs-table_failed_last_checkpoint_update", true),
+        ],
     ];
-    all.iter()
-        .enumerate()
-        .filter(|(i, _)| i % 2 == half)
-        .map(|(_, (name, oracle))| TableCase::fixture(name, *oracle))
+    halves[half]
+        .iter()
+        .map(|(name, oracle)| TableCase::fixture(name, *oracle))
         .collect()
+}
+
+/// The fixture tables of the crash test (see [`good_fixtures`]).
+const CRASH_FIXTURES: [(&str, bool); 3] = [
+    ("golden-multi-part-checkpoint", true),
+    ("krs-v2-checkpoints-parquet-with-sidecars", false),
+    ("rs-table_with_deletion_logs", false),
+];
+
+/// The catalog-managed fixture (its own test below).
+const CATALOG_MANAGED: &str = "kernel-java-catalog-owned-preview";
+
+#[test]
+fn every_fixture_table_goes_through_a_shuffled_run() {
+    let mut covered: Vec<String> = (0..2)
+        .flat_map(good_fixtures)
+        .map(|c| c.prefix.trim_end_matches('/').to_string())
+        .chain(CRASH_FIXTURES.iter().map(|(n, _)| n.to_string()))
+        .chain(crate::bad_input::BAD_FIXTURES.iter().map(|n| n.to_string()))
+        .chain([CATALOG_MANAGED.to_string()])
+        .collect();
+    covered.sort();
+    let mut all: Vec<String> = std::fs::read_dir(lakedr_tests::fixtures().join("delta"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    all.sort();
+    assert_eq!(
+        covered, all,
+        "each fixture table in exactly one shuffled run"
+    );
 }
 
 fn source_latest(case: &TableCase) -> u64 {
@@ -120,12 +155,12 @@ async fn deltalake_written_tables_survive_shuffled_duplicated_events() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashes_at_random_points_then_resume() {
     // A bootstrapped log, a multi-part checkpoint, V2 checkpoints with sidecars, deletion vectors.
-    let cases = vec![
-        TableCase::generated("cleaned"),
-        TableCase::fixture("golden-multi-part-checkpoint", true),
-        TableCase::fixture("krs-v2-checkpoints-parquet-with-sidecars", false),
-        TableCase::fixture("rs-table_with_deletion_logs", false),
-    ];
+    let mut cases = vec![TableCase::generated("cleaned")];
+    cases.extend(
+        CRASH_FIXTURES
+            .iter()
+            .map(|(name, oracle)| TableCase::fixture(name, *oracle)),
+    );
     let rig = replicate_all(11, Some(0.08), &cases).await;
     let injected = rig
         .faults
@@ -138,7 +173,7 @@ async fn crashes_at_random_points_then_resume() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn catalog_managed_table_publishes_only_ratified_files_and_warns() {
-    let case = TableCase::fixture("kernel-java-catalog-owned-preview", false);
+    let case = TableCase::fixture(CATALOG_MANAGED, false);
     let mut rig = Rig::new(3, None).await;
     rig.write_table(&case, std::slice::from_ref(&case)).await;
     rig.settle(std::slice::from_ref(&case)).await;

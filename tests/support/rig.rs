@@ -291,16 +291,11 @@ impl Rig {
             } else {
                 stalled = 0;
             }
-            for m in &msgs {
-                if !failed.contains(m.message_id().unwrap()) {
-                    sqs.delete_message()
-                        .queue_url(&self.ordered_url)
-                        .receipt_handle(m.receipt_handle().unwrap())
-                        .send()
-                        .await
-                        .unwrap();
-                }
-            }
+            let done: Vec<_> = msgs
+                .iter()
+                .filter(|m| !failed.contains(m.message_id().unwrap()))
+                .collect();
+            crate::stack::delete_batch(&sqs, &self.ordered_url, &done).await;
         }
         panic!("the ordered stage did not settle after 2000 receives");
     }

@@ -23,12 +23,7 @@ impl Moto {
             .port();
         let child = Command::new(crate::python())
             .arg(crate::repo_root().join("tests/py/moto_server.py"))
-            .args([
-                "-H",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-            ])
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -151,14 +146,7 @@ impl Moto {
             if msgs.is_empty() {
                 return out;
             }
-            for m in &msgs {
-                sqs.delete_message()
-                    .queue_url(queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap())
-                    .send()
-                    .await
-                    .unwrap();
-            }
+            delete_batch(&sqs, queue_url, &msgs.iter().collect::<Vec<_>>()).await;
             out.extend(msgs);
         }
     }
@@ -169,4 +157,34 @@ impl Drop for Moto {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Deletes received messages in one request (a receive returns at most ten).
+pub async fn delete_batch(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    msgs: &[&aws_sdk_sqs::types::Message],
+) {
+    if msgs.is_empty() {
+        return;
+    }
+    let entries = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| {
+            aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                .id(i.to_string())
+                .receipt_handle(m.receipt_handle().unwrap())
+                .build()
+                .unwrap()
+        })
+        .collect::<Vec<_>>();
+    let out = sqs
+        .delete_message_batch()
+        .queue_url(queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .unwrap();
+    assert!(out.failed().is_empty(), "{:?}", out.failed());
 }
