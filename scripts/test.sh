@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
 # The whole test suite: formatting, unit and end-to-end tests (moto server, deltalake; the
-# README's first command on the bundled example is crates/lakedr-cli/tests/example.rs), and the
-# SAM template lint. The arm64 release build of the functions is scripts/package.sh; clippy is
-# scripts/lint.sh.
+# README's first command on the bundled example is crates/lakedr-cli/tests/example.rs), a build
+# of every binary (the Lambda functions included), and the SAM template lint. The arm64 release
+# build of the functions is scripts/package.sh; clippy is scripts/lint.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Each phase prints the seconds elapsed since the start, so a slow phase shows in the log.
 phase() { echo "== $1 (${SECONDS}s)"; }
-phase setup
-bash scripts/setup.sh
-export LAKEDR_PYTHON="$PWD/.venv/bin/python"
+logs=$(mktemp -d)
+
+# The Python tools install while Rust compiles: the build does not need them.
+phase "setup (in the background)"
+bash scripts/setup.sh >"$logs/setup" 2>&1 &
+setup=$!
 
 phase format
 cargo fmt --all --check
@@ -17,16 +20,34 @@ cargo fmt --all --check
 if cargo nextest --version >/dev/null 2>&1; then
   phase build
   cargo nextest run --workspace --locked --no-run --cargo-quiet
-  phase tests
-  cargo nextest run --workspace --locked --no-fail-fast --cargo-quiet
+  cargo build --workspace --bins --locked --quiet
+  run_tests() { cargo nextest run --workspace --locked --no-fail-fast --cargo-quiet; }
 else
   phase build
   cargo test --workspace --locked --no-run --quiet
-  phase tests
-  cargo test --workspace --locked --no-fail-fast
+  cargo build --workspace --bins --locked --quiet
+  run_tests() { cargo test --workspace --locked --no-fail-fast; }
 fi
 
+phase "setup done?"
+if ! wait "$setup"; then
+  cat "$logs/setup"
+  exit 1
+fi
+export LAKEDR_PYTHON="$PWD/.venv/bin/python"
+
+# The template lint is a single Python process: it runs beside the tests.
+SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 .tools/sam/bin/sam validate --lint \
+  --template infra/template.yaml >"$logs/sam" 2>&1 &
+sam=$!
+
+phase tests
+run_tests
+
 phase "SAM template"
-SAM_CLI_TELEMETRY=0 AWS_DEFAULT_REGION=us-east-1 .tools/sam/bin/sam validate --lint --template infra/template.yaml
+sam_status=0
+wait "$sam" || sam_status=$?
+cat "$logs/sam"
+[ "$sam_status" -eq 0 ]
 
 phase done
