@@ -7,6 +7,7 @@
     missing_debug_implementations
 )]
 
+pub mod fake_workspace;
 pub mod faults;
 pub mod oracle;
 pub mod rig;

@@ -3,7 +3,9 @@
 //! * `sync`: full, consistent sync of every rule (backfill, reconcile), then verify;
 //! * `verify`: invariants 1 and 2 and lag for every DR table; non-zero exit on a violation;
 //! * `invoke <function> --event FILE`: one handler on one event, as Lambda would;
-//! * `run --until-idle`: poll the configured queues and run the handlers until both are empty.
+//! * `run --until-idle`: poll the configured queues and run the handlers until both are empty;
+//! * `export`: the control plane of a Databricks workspace to the DR bucket (or a directory),
+//!   in full or one object.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -54,6 +56,23 @@ enum Command {
         #[arg(long)]
         event: PathBuf,
     },
+    /// Export the control plane of a Databricks workspace: every object (or one) as canonical
+    /// JSON snapshots with a manifest and a `latest` pointer. Credentials: DATABRICKS_HOST, and
+    /// DATABRICKS_TOKEN or DATABRICKS_CLIENT_ID and DATABRICKS_CLIENT_SECRET.
+    Export {
+        /// Where snapshots go: s3://bucket/prefix or a directory.
+        #[arg(long)]
+        to: String,
+        /// The workspace's name under the destination (default: the host name).
+        #[arg(long)]
+        workspace: Option<String>,
+        /// One object after a change, as KIND/ID (e.g. jobs/123, catalogs/sales).
+        #[arg(long)]
+        object: Option<String>,
+        /// Address S3 buckets by path (local S3 servers).
+        #[arg(long)]
+        path_style: bool,
+    },
     /// Poll the configured queues and run the handlers locally.
     Run {
         /// Stop when both queues are empty.
@@ -98,6 +117,22 @@ async fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<ExitCode> {
+    if let Command::Export {
+        to,
+        workspace,
+        object,
+        path_style,
+    } = &cli.command
+    {
+        return export(
+            to,
+            workspace.as_deref(),
+            object.as_deref(),
+            *path_style,
+            cli.json,
+        )
+        .await;
+    }
     let config = Config::from_file(&cli.config)
         .with_context(|| format!("loading {}", cli.config.display()))?;
     let ctx = lakedr_aws::build_context(config).await;
@@ -175,6 +210,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Export { .. } => unreachable!("handled before the configuration is read"),
         Command::Run { until_idle } => {
             let stats = run_queues(ctx, until_idle).await?;
             println!(
@@ -270,4 +306,76 @@ async fn run_queues(ctx: Context, until_idle: bool) -> Result<(u64, u64)> {
             idle_rounds = 0;
         }
     }
+}
+
+/// `lakedr export`: one run of the control-plane export.
+async fn export(
+    to: &str,
+    workspace: Option<&str>,
+    object: Option<&str>,
+    path_style: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    use lakedr_control::{ClientConfig, DatabricksClient, Destination, RunOptions};
+    let cfg = ClientConfig::from_env()?;
+    let name = workspace.map(str::to_owned).unwrap_or_else(|| {
+        cfg.host
+            .split("://")
+            .last()
+            .unwrap_or_default()
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("workspace")
+            .to_string()
+    });
+    let root = lakedr::ObjectUrl::parse(to)?;
+    let s3 = if root.scheme == lakedr::store::Scheme::S3 {
+        Some(Arc::new(lakedr_aws::S3Store::new(
+            &lakedr_aws::sdk_config().await,
+            path_style,
+            lakedr::config::CopySettings::default(),
+        )) as Arc<dyn lakedr::ObjectStore>)
+    } else {
+        None
+    };
+    let dest = Destination::new(lakedr::Stores::new(s3), &root, &name);
+    let client = DatabricksClient::new(cfg)?;
+    let opts = RunOptions::default();
+    let manifest = match object {
+        None => lakedr_control::export_full(&client, &dest, &opts).await?,
+        Some(o) => {
+            let (kind, id) = o
+                .split_once('/')
+                .with_context(|| format!("--object `{o}`: expected KIND/ID"))?;
+            lakedr_control::export_one(&client, &dest, kind, id, &opts).await?
+        }
+    };
+    if json {
+        let mut summary = serde_json::to_value(&manifest)?;
+        if let Some(m) = summary.as_object_mut() {
+            m.remove("objects");
+            m.remove("tombstones");
+        }
+        println!("{summary}");
+    } else {
+        println!(
+            "export {} ({}): snapshot {}, {} objects, {} written, {} unchanged, {} deleted, {} API calls in {} ms",
+            manifest.workspace,
+            manifest.mode,
+            manifest.snapshot,
+            manifest.objects.len(),
+            manifest.written,
+            manifest.unchanged,
+            manifest.deleted,
+            manifest.api_calls,
+            manifest.duration_ms
+        );
+        for (kind, n) in &manifest.counts {
+            println!("  {kind}: {n}");
+        }
+        for e in &manifest.errors {
+            println!("  ERROR {}/{}: {}", e.kind, e.id, e.error);
+        }
+    }
+    Ok(exit_code(manifest.errors.is_empty()))
 }

@@ -1,0 +1,486 @@
+//! A Databricks REST client for reading a workspace: personal access token or OAuth
+//! machine-to-machine (client credentials at `/oidc/v1/token`, token cached until it expires),
+//! retries on 429 and 5xx honouring `Retry-After` (which pauses every request of the client,
+//! not only the one refused), exponential backoff with jitter otherwise, a timeout per attempt,
+//! and a request pace so that a full export never gets the caller throttled or blocked.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use http::{Method, Request, StatusCode, header};
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use rand::Rng;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+/// Characters left as they are in a query value (RFC 3986 unreserved).
+const QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// How the client authenticates.
+#[derive(Clone)]
+pub enum Auth {
+    /// A personal access token (or any bearer token).
+    Token(String),
+    /// OAuth machine-to-machine: a service principal's client id and secret.
+    OAuth {
+        client_id: String,
+        client_secret: String,
+    },
+}
+
+impl std::fmt::Debug for Auth {
+    // Never prints a credential.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Auth::Token(_) => f.write_str("Token(***)"),
+            Auth::OAuth { client_id, .. } => write!(f, "OAuth {{ client_id: {client_id:?} }}"),
+        }
+    }
+}
+
+/// Where and how to call a workspace.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    /// `https://<workspace>.cloud.databricks.com` (no trailing slash needed).
+    pub host: String,
+    pub auth: Auth,
+    /// Requests started per second at most, across the whole client (0: no pacing).
+    pub requests_per_second: f64,
+    /// Time allowed for one attempt (connect, send, read the whole body).
+    pub timeout: Duration,
+    /// Attempts per request, the first included.
+    pub max_attempts: u32,
+    /// Longest wait between attempts without a `Retry-After`.
+    pub max_backoff: Duration,
+}
+
+impl ClientConfig {
+    /// Sensible defaults for `host` and `auth`: 20 requests per second (below the per-workspace
+    /// limits of the list and get endpoints), 30 s per attempt, 8 attempts, backoff up to 30 s.
+    pub fn new(host: impl Into<String>, auth: Auth) -> Self {
+        Self {
+            host: host.into().trim_end_matches('/').to_string(),
+            auth,
+            requests_per_second: 20.0,
+            timeout: Duration::from_secs(30),
+            max_attempts: 8,
+            max_backoff: Duration::from_secs(30),
+        }
+    }
+
+    /// From the standard variables: `DATABRICKS_HOST`, then `DATABRICKS_TOKEN`, or
+    /// `DATABRICKS_CLIENT_ID` and `DATABRICKS_CLIENT_SECRET`; `LAKEDR_DATABRICKS_RPS` sets the
+    /// pace.
+    pub fn from_env() -> Result<Self, ApiError> {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let host = var("DATABRICKS_HOST")
+            .ok_or_else(|| ApiError::Config("DATABRICKS_HOST is not set".into()))?;
+        let mut cfg = Self::new(host, Self::auth_from(&var)?);
+        if let Some(rps) = var("LAKEDR_DATABRICKS_RPS") {
+            cfg.requests_per_second = rps.parse().map_err(|_| {
+                ApiError::Config(format!("LAKEDR_DATABRICKS_RPS: `{rps}` is not a number"))
+            })?;
+        }
+        Ok(cfg)
+    }
+
+    /// From a JSON secret (as kept in AWS Secrets Manager): `{"host": ..., "token": ...}` or
+    /// `{"host": ..., "client_id": ..., "client_secret": ...}`.
+    pub fn from_secret_json(text: &str) -> Result<Self, ApiError> {
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| ApiError::Config(format!("the credentials secret is not JSON: {e}")))?;
+        let get = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        let host =
+            get("host").ok_or_else(|| ApiError::Config("the secret has no `host`".into()))?;
+        Ok(Self::new(
+            host,
+            Self::auth_from(&|k: &str| {
+                get(match k {
+                    "DATABRICKS_TOKEN" => "token",
+                    "DATABRICKS_CLIENT_ID" => "client_id",
+                    _ => "client_secret",
+                })
+            })?,
+        ))
+    }
+
+    fn auth_from(var: &dyn Fn(&str) -> Option<String>) -> Result<Auth, ApiError> {
+        if let Some(t) = var("DATABRICKS_TOKEN") {
+            return Ok(Auth::Token(t));
+        }
+        match (var("DATABRICKS_CLIENT_ID"), var("DATABRICKS_CLIENT_SECRET")) {
+            (Some(client_id), Some(client_secret)) => Ok(Auth::OAuth {
+                client_id,
+                client_secret,
+            }),
+            _ => Err(ApiError::Config(
+                "no credentials: set a token, or a client id and client secret".into(),
+            )),
+        }
+    }
+}
+
+/// A failed call, naming the request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("GET {endpoint}: HTTP {status} {code}: {message}")]
+    Status {
+        endpoint: String,
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("GET {endpoint}: the response is not JSON ({detail})")]
+    NotJson { endpoint: String, detail: String },
+    #[error("GET {endpoint}: gave up after {attempts} attempts; last: {last}")]
+    Exhausted {
+        endpoint: String,
+        attempts: u32,
+        last: String,
+    },
+    #[error("OAuth token from {endpoint}: {detail}")]
+    Token { endpoint: String, detail: String },
+    #[error("{0}")]
+    Config(String),
+}
+
+impl ApiError {
+    /// The object asked for does not exist (deleted since it was listed).
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            ApiError::Status { status, code, .. } => {
+                *status == 404
+                    || code == "RESOURCE_DOES_NOT_EXIST"
+                    || (*status == 400 && code == "INVALID_PARAMETER_VALUE")
+            }
+            _ => false,
+        }
+    }
+}
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// The client. Build it once and share it: it holds the connection pool, the token cache and
+/// the pace of every request.
+pub struct DatabricksClient {
+    cfg: ClientConfig,
+    http: Client<Https, Full<Bytes>>,
+    /// Cached OAuth token and when to stop using it.
+    token: Mutex<Option<(String, Instant)>>,
+    /// Earliest start of the next request (pacing and `Retry-After`).
+    next_slot: Mutex<Instant>,
+    calls: AtomicU64,
+}
+
+impl std::fmt::Debug for DatabricksClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DatabricksClient")
+            .field("host", &self.cfg.host)
+            .field("auth", &self.cfg.auth)
+            .finish()
+    }
+}
+
+impl DatabricksClient {
+    pub fn new(cfg: ClientConfig) -> Result<Self, ApiError> {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
+            .map_err(|e| ApiError::Config(format!("TLS roots: {e}")))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(Self {
+            http: Client::builder(TokioExecutor::new()).build(https),
+            cfg,
+            token: Mutex::new(None),
+            next_slot: Mutex::new(Instant::now()),
+            calls: AtomicU64::new(0),
+        })
+    }
+
+    pub fn host(&self) -> &str {
+        &self.cfg.host
+    }
+
+    /// HTTP requests sent so far (retries and token requests included).
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// `GET path?query` as JSON.
+    pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, ApiError> {
+        let mut endpoint = path.to_string();
+        for (i, (k, v)) in query.iter().enumerate() {
+            endpoint.push(if i == 0 { '?' } else { '&' });
+            endpoint.push_str(k);
+            endpoint.push('=');
+            endpoint.extend(utf8_percent_encode(v, QUERY));
+        }
+        let url = format!("{}{endpoint}", self.cfg.host);
+        let mut last = String::new();
+        let mut refreshed = false;
+        let attempts = self.cfg.max_attempts.max(1);
+        let mut attempt = 0;
+        while attempt < attempts {
+            attempt += 1;
+            self.pace().await;
+            let bearer = self.bearer().await?;
+            let req = Request::builder()
+                .method(Method::GET)
+                .uri(&url)
+                .header(header::AUTHORIZATION, format!("Bearer {bearer}"))
+                .header(
+                    header::USER_AGENT,
+                    concat!("lakedr/", env!("CARGO_PKG_VERSION")),
+                )
+                .body(Full::new(Bytes::new()))
+                .map_err(|e| ApiError::Config(format!("{url}: {e}")))?;
+            let (status, retry_after, body) = match self.send(req).await {
+                Ok(r) => r,
+                Err(e) => {
+                    last = e;
+                    self.backoff(attempt, None).await;
+                    continue;
+                }
+            };
+            if status.is_success() {
+                return serde_json::from_slice(&body).map_err(|e| ApiError::NotJson {
+                    endpoint,
+                    detail: e.to_string(),
+                });
+            }
+            let (code, message) = error_fields(&body);
+            if (status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN)
+                && matches!(self.cfg.auth, Auth::OAuth { .. })
+                && !refreshed
+            {
+                // An expired or revoked token: fetch a new one once, and try again at once.
+                // Only the token this request used is dropped: a concurrent request may have
+                // replaced it already.
+                let mut cached = self.token.lock().await;
+                if cached.as_ref().is_some_and(|(t, _)| *t == bearer) {
+                    *cached = None;
+                }
+                drop(cached);
+                refreshed = true;
+                attempt -= 1;
+                continue;
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+                last = format!("HTTP {} {code}: {message}", status.as_u16());
+                tracing::debug!(%endpoint, %last, ?retry_after, "retrying");
+                self.backoff(attempt, retry_after).await;
+                continue;
+            }
+            return Err(ApiError::Status {
+                endpoint,
+                status: status.as_u16(),
+                code,
+                message,
+            });
+        }
+        Err(ApiError::Exhausted {
+            endpoint,
+            attempts,
+            last,
+        })
+    }
+
+    /// One attempt: status, `Retry-After` and the whole body, within the attempt timeout.
+    async fn send(
+        &self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<(StatusCode, Option<Duration>, Bytes), String> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let attempt = async {
+            let resp = self.http.request(req).await.map_err(|e| e.to_string())?;
+            let status = resp.status();
+            let retry_after = resp
+                .headers()
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| e.to_string())?
+                .to_bytes();
+            Ok((status, retry_after, body))
+        };
+        tokio::time::timeout(self.cfg.timeout, attempt)
+            .await
+            .map_err(|_| format!("no answer within {:?}", self.cfg.timeout))?
+    }
+
+    /// Waits for this request's slot in the pace.
+    async fn pace(&self) {
+        let interval = if self.cfg.requests_per_second > 0.0 {
+            Duration::from_secs_f64(1.0 / self.cfg.requests_per_second)
+        } else {
+            Duration::ZERO
+        };
+        let at = {
+            let mut next = self.next_slot.lock().await;
+            let at = (*next).max(Instant::now());
+            *next = at + interval;
+            at
+        };
+        tokio::time::sleep_until(at.into()).await;
+    }
+
+    /// Sleeps before another attempt: the server's `Retry-After` (for every request of this
+    /// client: the limit is the workspace's), else exponential backoff with full jitter.
+    async fn backoff(&self, attempt: u32, retry_after: Option<Duration>) {
+        let wait = match retry_after {
+            Some(d) => {
+                let d = d.min(Duration::from_secs(300));
+                let mut next = self.next_slot.lock().await;
+                *next = (*next).max(Instant::now() + d);
+                d
+            }
+            None => {
+                let cap = Duration::from_millis(250)
+                    .saturating_mul(1 << attempt.min(16))
+                    .min(self.cfg.max_backoff);
+                cap.mul_f64(rand::rng().random_range(0.5..=1.0))
+            }
+        };
+        tokio::time::sleep(wait).await;
+    }
+
+    /// The bearer token: the configured one, or a cached OAuth token (fetched when missing or
+    /// about to expire).
+    async fn bearer(&self) -> Result<String, ApiError> {
+        let (client_id, client_secret) = match &self.cfg.auth {
+            Auth::Token(t) => return Ok(t.clone()),
+            Auth::OAuth {
+                client_id,
+                client_secret,
+            } => (client_id, client_secret),
+        };
+        let mut cached = self.token.lock().await;
+        if let Some((t, until)) = cached.as_ref()
+            && Instant::now() < *until
+        {
+            return Ok(t.clone());
+        }
+        let endpoint = format!("{}/oidc/v1/token", self.cfg.host);
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{client_id}:{client_secret}"));
+        let mut last = String::new();
+        for attempt in 1..=self.cfg.max_attempts.max(1) {
+            self.pace().await;
+            let req = Request::builder()
+                .method(Method::POST)
+                .uri(&endpoint)
+                .header(header::AUTHORIZATION, format!("Basic {basic}"))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Full::new(Bytes::from_static(
+                    b"grant_type=client_credentials&scope=all-apis",
+                )))
+                .map_err(|e| ApiError::Config(format!("{endpoint}: {e}")))?;
+            let (status, retry_after, body) = match self.send(req).await {
+                Ok(r) => r,
+                Err(e) => {
+                    last = e;
+                    self.backoff(attempt, None).await;
+                    continue;
+                }
+            };
+            if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+                last = format!("HTTP {}", status.as_u16());
+                self.backoff(attempt, retry_after).await;
+                continue;
+            }
+            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let (Some(token), true) = (v["access_token"].as_str(), status.is_success()) else {
+                return Err(ApiError::Token {
+                    endpoint,
+                    detail: format!("HTTP {}: {}", status.as_u16(), error_fields(&body).1),
+                });
+            };
+            let ttl = Duration::from_secs(v["expires_in"].as_u64().unwrap_or(3600));
+            // Renew a minute early (or at half the lifetime, for short-lived tokens).
+            let until = Instant::now() + ttl.saturating_sub(Duration::from_secs(60)).max(ttl / 2);
+            *cached = Some((token.to_string(), until));
+            return Ok(token.to_string());
+        }
+        Err(ApiError::Token {
+            endpoint,
+            detail: format!("gave up: {last}"),
+        })
+    }
+}
+
+/// `error_code` and `message` of a Databricks error body (or the start of the body).
+fn error_fields(body: &[u8]) -> (String, String) {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(v) => (
+            v["error_code"]
+                .as_str()
+                .or(v["error"].as_str())
+                .unwrap_or_default()
+                .to_string(),
+            v["message"]
+                .as_str()
+                .or(v["error_description"].as_str())
+                .or(v["detail"].as_str())
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        Err(_) => (
+            String::new(),
+            String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_never_print() {
+        let a = Auth::OAuth {
+            client_id: "id".into(),
+            client_secret: "s3cr3t".into(),
+        };
+        assert!(!format!("{a:?}").contains("s3cr3t"));
+        assert!(!format!("{:?}", Auth::Token("dapi123".into())).contains("dapi123"));
+    }
+
+    #[test]
+    fn secret_json_names_what_is_missing() {
+        let e = ClientConfig::from_secret_json(r#"{"token": "x"}"#).unwrap_err();
+        assert!(e.to_string().contains("host"), "{e}");
+        let e = ClientConfig::from_secret_json(r#"{"host": "h", "client_id": "x"}"#).unwrap_err();
+        assert!(e.to_string().contains("client secret"), "{e}");
+        let c = ClientConfig::from_secret_json(
+            r#"{"host": "https://h/", "client_id": "a", "client_secret": "b"}"#,
+        )
+        .unwrap();
+        assert_eq!(c.host, "https://h");
+        assert!(matches!(c.auth, Auth::OAuth { .. }));
+    }
+
+    #[test]
+    fn error_bodies_are_read() {
+        assert_eq!(
+            error_fields(br#"{"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "gone"}"#),
+            ("RESOURCE_DOES_NOT_EXIST".into(), "gone".into())
+        );
+        assert_eq!(error_fields(b"<html>").1, "<html>");
+    }
+}

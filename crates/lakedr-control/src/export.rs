@@ -1,0 +1,485 @@
+//! Snapshots of a workspace in the DR bucket (or a local directory):
+//!
+//! ```text
+//! <root>/<workspace>/snapshots/<time>/<kind>/<id>.json   objects new or changed in that run
+//! <root>/<workspace>/snapshots/<time>/manifest.json      the whole workspace as of that run
+//! <root>/<workspace>/latest                              {"snapshot": <time>, "manifest": <key>}
+//! ```
+//!
+//! Each object file is canonical JSON (keys sorted). The manifest indexes every object of the
+//! workspace with the SHA-256 of its canonical bytes and the key of the file holding them, so
+//! an object that did not change is not written again: its entry points at the file of an
+//! earlier run. An object a full export no longer finds becomes a tombstone (the time it was
+//! seen gone, and its last file), never silently dropped. A run writes its object files, then
+//! its manifest, then moves `latest` with a compare-and-swap: a reader of `latest` always finds
+//! a complete manifest whose files exist, and two runs at once cannot lose each other's work.
+
+use std::collections::BTreeMap;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use futures::StreamExt;
+use lakedr::store::{ObjectUrl, PutMode, PutOptions, Stores};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::client::DatabricksClient;
+use crate::kinds::{self, ExportError, Obj};
+
+/// An exported object's entry in a manifest.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Entry {
+    pub sha256: String,
+    /// Key of the file, relative to the workspace root.
+    pub file: String,
+}
+
+/// An object a full export no longer found.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Tombstone {
+    /// When a run first saw it gone (RFC 3339).
+    pub deleted_seen_at: String,
+    /// Its last file, relative to the workspace root.
+    pub last_file: String,
+}
+
+/// What a run did, and the whole workspace as of that run.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Manifest {
+    pub workspace: String,
+    pub host: String,
+    pub snapshot: String,
+    /// `full`, or `incremental` (one object after a change event).
+    pub mode: String,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub api_calls: u64,
+    /// Objects per kind in the workspace.
+    pub counts: BTreeMap<String, u64>,
+    /// Files written by this run (new or changed objects, tombstones).
+    pub written: u64,
+    pub unchanged: u64,
+    pub deleted: u64,
+    pub errors: Vec<ExportError>,
+    /// `kind/id` to its current file.
+    pub objects: BTreeMap<String, Entry>,
+    pub tombstones: BTreeMap<String, Tombstone>,
+}
+
+/// The `latest` pointer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Latest {
+    pub snapshot: String,
+    pub manifest: String,
+}
+
+/// Where a workspace's export lives.
+#[derive(Clone, Debug)]
+pub struct Destination {
+    pub stores: Stores,
+    /// `<root>/<workspace>/`.
+    pub root: ObjectUrl,
+    pub workspace: String,
+}
+
+/// Export failures that stop a run (storage); API failures of single objects or kinds are
+/// recorded in the manifest instead.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportFailure {
+    #[error("storage: {0}")]
+    Store(#[from] lakedr::Error),
+    #[error("{0}")]
+    Api(#[from] crate::client::ApiError),
+    #[error("{key}: {detail}")]
+    Corrupt { key: String, detail: String },
+    #[error("`latest` kept moving under this run ({0} tries): another export is running")]
+    Contended(u32),
+}
+
+impl Destination {
+    /// `root` is the export prefix (`s3://bucket/prefix/` or a directory); the workspace's
+    /// files go under `<root>/<workspace>/`.
+    pub fn new(stores: Stores, root: &ObjectUrl, workspace: &str) -> Self {
+        let base = if root.key.is_empty() || root.key.ends_with('/') {
+            root.key.clone()
+        } else {
+            format!("{}/", root.key)
+        };
+        Self {
+            stores,
+            root: root.with_key(format!("{base}{}/", safe_segment(workspace))),
+            workspace: workspace.to_string(),
+        }
+    }
+
+    /// The current `latest` pointer and its manifest, with the pointer's entity tag.
+    pub async fn latest(&self) -> Result<Option<(Manifest, Option<String>)>, ExportFailure> {
+        let url = self.root.join("latest");
+        let got = match self.stores.get(&url).await {
+            Ok(g) => g,
+            Err(lakedr::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let latest: Latest =
+            serde_json::from_slice(&got.body).map_err(|e| ExportFailure::Corrupt {
+                key: url.key.clone(),
+                detail: e.to_string(),
+            })?;
+        let murl = self.root.join(&latest.manifest);
+        let m = self.stores.get(&murl).await?;
+        let manifest = serde_json::from_slice(&m.body).map_err(|e| ExportFailure::Corrupt {
+            key: murl.key,
+            detail: e.to_string(),
+        })?;
+        Ok(Some((manifest, got.meta.etag)))
+    }
+
+    /// An object file's bytes (relative key as in a manifest).
+    pub async fn read(&self, file: &str) -> Result<Bytes, ExportFailure> {
+        Ok(self.stores.get(&self.root.join(file)).await?.body)
+    }
+}
+
+/// A file-name-safe form of an id: percent-encoded except for unreserved characters, `/`
+/// encoded too (ids such as notebook paths hold slashes).
+pub fn safe_segment(id: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'@');
+    let s = percent_encoding::utf8_percent_encode(id, SET).to_string();
+    if s.starts_with('.') {
+        format!("%2E{}", &s[1..])
+    } else {
+        s
+    }
+}
+
+/// Seconds and milliseconds since the epoch as `YYYYMMDDTHHMMSS.mmmZ` (sortable, a key segment).
+pub fn snapshot_name(t: SystemTime) -> String {
+    let rfc = rfc3339(t);
+    rfc.replace(['-', ':'], "")
+}
+
+/// RFC 3339 with milliseconds, UTC.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = if month <= 2 { y + 1 } else { y };
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        d.subsec_millis()
+    )
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Options of a run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Objects read at once.
+    pub concurrency: usize,
+    /// Files written at once.
+    pub write_concurrency: usize,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        Self {
+            concurrency: 8,
+            write_concurrency: 32,
+        }
+    }
+}
+
+/// A full export: walks the workspace, writes what changed, tombstones what is gone (for the
+/// kinds whose listing succeeded), and moves `latest`.
+pub async fn export_full(
+    client: &DatabricksClient,
+    dest: &Destination,
+    opts: &RunOptions,
+) -> Result<Manifest, ExportFailure> {
+    let started = Instant::now();
+    let calls0 = client.calls();
+    let walk = kinds::walk_all(client, opts.concurrency).await;
+    commit(dest, opts, "full", started, |prev| {
+        let mut next = prev.cloned().unwrap_or_default();
+        let mut seen = std::collections::BTreeSet::new();
+        for o in &walk.objects {
+            seen.insert(format!("{}/{}", o.kind, o.id));
+        }
+        // Gone: in the previous manifest, of a kind listed completely, not seen now.
+        let gone: Vec<String> = next
+            .objects
+            .keys()
+            .filter(|k| {
+                let kind = k.split('/').next().unwrap_or_default();
+                walk.complete.contains(&kind) && !seen.contains(*k)
+            })
+            .cloned()
+            .collect();
+        Plan {
+            base: std::mem::take(&mut next),
+            upserts: walk.objects.clone(),
+            gone,
+            errors: walk.errors.clone(),
+            api_calls: client.calls() - calls0,
+            host: client.host().to_string(),
+        }
+    })
+    .await
+}
+
+/// Exports one object after a change event (`kind` as in [`kinds::KINDS`]): writes it if it
+/// changed, or a tombstone if it no longer exists.
+pub async fn export_one(
+    client: &DatabricksClient,
+    dest: &Destination,
+    kind: &str,
+    id: &str,
+    opts: &RunOptions,
+) -> Result<Manifest, ExportFailure> {
+    let started = Instant::now();
+    let calls0 = client.calls();
+    let read = kinds::read_one(client, kind, id).await?;
+    let key = format!("{kind}/{id}");
+    commit(dest, opts, "incremental", started, |prev| {
+        let base = prev.cloned().unwrap_or_default();
+        match &read {
+            Some(objs) => Plan {
+                base,
+                upserts: objs.clone(),
+                gone: Vec::new(),
+                errors: Vec::new(),
+                api_calls: client.calls() - calls0,
+                host: client.host().to_string(),
+            },
+            None => {
+                // The object and what hangs on it (permissions, grants) are gone.
+                let mut gone = vec![key.clone()];
+                for k in base.objects.keys() {
+                    if k.starts_with("permissions/") || k.starts_with("grants/") {
+                        let rest = k.split_once('/').map(|x| x.1).unwrap_or_default();
+                        if rest.ends_with(&format!("/{id}")) {
+                            gone.push(k.clone());
+                        }
+                    }
+                }
+                Plan {
+                    base,
+                    upserts: Vec::new(),
+                    gone,
+                    errors: Vec::new(),
+                    api_calls: client.calls() - calls0,
+                    host: client.host().to_string(),
+                }
+            }
+        }
+    })
+    .await
+}
+
+/// What a run changes, relative to the manifest it starts from.
+struct Plan {
+    base: Manifest,
+    upserts: Vec<Obj>,
+    gone: Vec<String>,
+    errors: Vec<ExportError>,
+    api_calls: u64,
+    host: String,
+}
+
+/// Writes a run: changed objects, tombstones, the manifest, then `latest` (compare-and-swap;
+/// the plan is rebuilt on the newer manifest if another run moved it meanwhile).
+async fn commit(
+    dest: &Destination,
+    opts: &RunOptions,
+    mode: &str,
+    started: Instant,
+    plan: impl Fn(Option<&Manifest>) -> Plan,
+) -> Result<Manifest, ExportFailure> {
+    const TRIES: u32 = 5;
+    let wall = SystemTime::now();
+    let snapshot = snapshot_name(wall);
+    for _ in 0..TRIES {
+        let prev = dest.latest().await?;
+        let (prev_manifest, etag) = match &prev {
+            Some((m, e)) => (Some(m), e.clone()),
+            None => (None, None),
+        };
+        let p = plan(prev_manifest);
+        let mut m = p.base;
+        m.workspace = dest.workspace.clone();
+        m.host = p.host;
+        m.snapshot = snapshot.clone();
+        m.mode = mode.to_string();
+        m.started_at = rfc3339(wall);
+        m.errors = p.errors;
+        m.api_calls = p.api_calls;
+        m.written = 0;
+        m.unchanged = 0;
+        m.deleted = 0;
+
+        // Objects: write the new and the changed.
+        let mut writes: Vec<(String, Vec<u8>)> = Vec::new();
+        for o in &p.upserts {
+            let key = format!("{}/{}", o.kind, o.id);
+            let bytes = kinds::canonical(&o.body);
+            let sha = hex(&Sha256::digest(&bytes));
+            if m.objects.get(&key).is_some_and(|e| e.sha256 == sha) {
+                m.unchanged += 1;
+                continue;
+            }
+            let file = format!(
+                "snapshots/{snapshot}/{}/{}.json",
+                o.kind,
+                safe_segment(&o.id)
+            );
+            m.tombstones.remove(&key);
+            m.objects.insert(
+                key,
+                Entry {
+                    sha256: sha,
+                    file: file.clone(),
+                },
+            );
+            writes.push((file, bytes));
+        }
+        // Tombstones: a file saying when the object was seen gone, and the manifest entry.
+        for key in &p.gone {
+            let Some(entry) = m.objects.remove(key) else {
+                continue;
+            };
+            let (kind, id) = key.split_once('/').unwrap_or((key.as_str(), ""));
+            let file = format!(
+                "snapshots/{snapshot}/{kind}/{}.tombstone.json",
+                safe_segment(id)
+            );
+            let t = Tombstone {
+                deleted_seen_at: rfc3339(wall),
+                last_file: entry.file,
+            };
+            writes.push((
+                file,
+                kinds::canonical(&serde_json::to_value(&t).unwrap_or_default()),
+            ));
+            m.tombstones.insert(key.clone(), t);
+            m.deleted += 1;
+        }
+        m.written = writes.len() as u64;
+        m.counts = BTreeMap::new();
+        for key in m.objects.keys() {
+            let kind = key.split('/').next().unwrap_or_default().to_string();
+            *m.counts.entry(kind).or_default() += 1;
+        }
+        let json_opts = PutOptions {
+            mode: PutMode::Overwrite,
+            content_type: Some("application/json".into()),
+            metadata: BTreeMap::new(),
+        };
+        let results: Vec<Result<(), lakedr::Error>> =
+            futures::stream::iter(writes.into_iter().map(|(file, bytes)| {
+                let url = dest.root.join(&file);
+                let o = json_opts.clone();
+                async move {
+                    dest.stores
+                        .put(&url, Bytes::from(bytes), &o)
+                        .await
+                        .map(|_| ())
+                }
+            }))
+            .buffer_unordered(opts.write_concurrency.max(1))
+            .collect()
+            .await;
+        for r in results {
+            r?;
+        }
+        m.duration_ms = started.elapsed().as_millis() as u64;
+        let manifest_file = format!("snapshots/{snapshot}/manifest.json");
+        let body = serde_json::to_vec_pretty(&m).map_err(|e| ExportFailure::Corrupt {
+            key: manifest_file.clone(),
+            detail: e.to_string(),
+        })?;
+        dest.stores
+            .put(
+                &dest.root.join(&manifest_file),
+                Bytes::from(body),
+                &json_opts,
+            )
+            .await?;
+        let latest = serde_json::to_vec(&Latest {
+            snapshot: snapshot.clone(),
+            manifest: manifest_file,
+        })
+        .unwrap_or_default();
+        let mode = match etag {
+            Some(e) => PutMode::IfMatch(e),
+            None if prev.is_none() => PutMode::IfAbsent,
+            None => PutMode::Overwrite, // a store without entity tags: last writer wins
+        };
+        let put = dest
+            .stores
+            .put(
+                &dest.root.join("latest"),
+                Bytes::from(latest),
+                &PutOptions {
+                    mode,
+                    ..json_opts.clone()
+                },
+            )
+            .await;
+        match put {
+            Ok(_) => {
+                tracing::info!(workspace = %m.workspace, snapshot = %m.snapshot, written = m.written,
+                    unchanged = m.unchanged, deleted = m.deleted, errors = m.errors.len(), "export committed");
+                return Ok(m);
+            }
+            Err(lakedr::Error::PreconditionFailed { .. }) => continue, // another run moved it
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ExportFailure::Contended(TRIES))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_names() {
+        let t = UNIX_EPOCH + std::time::Duration::from_millis(1_764_597_782_123);
+        assert_eq!(rfc3339(t), "2025-12-01T14:03:02.123Z");
+        assert_eq!(snapshot_name(t), "20251201T140302.123Z");
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let leap = UNIX_EPOCH + std::time::Duration::from_secs(951_782_400); // 2000-02-29
+        assert_eq!(&rfc3339(leap)[..10], "2000-02-29");
+    }
+
+    #[test]
+    fn ids_become_single_safe_segments() {
+        assert_eq!(
+            safe_segment("/Shared/report über"),
+            "%2FShared%2Freport%20%C3%BCber"
+        );
+        assert_eq!(safe_segment("alice@example.com"), "alice@example.com");
+        assert_eq!(safe_segment(".."), "%2E.");
+        assert_eq!(safe_segment("sales.orders"), "sales.orders");
+    }
+}

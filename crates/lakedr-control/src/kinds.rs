@@ -1,0 +1,743 @@
+//! What is exported, and how each API is walked: its own pagination, the per-object reads
+//! and the permissions or grants of each object.
+//!
+//! Every object becomes an [`Obj`]: a kind, an id unique within the kind, and the JSON body
+//! as the API returned it, minus fields that describe run state rather than configuration
+//! (a cluster's state or its driver's address), so that a restart does not count as a change.
+
+use futures::{StreamExt, TryStreamExt};
+use serde_json::{Map, Value, json};
+
+use crate::client::{ApiError, DatabricksClient};
+
+/// One exported object.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Obj {
+    pub kind: &'static str,
+    pub id: String,
+    pub body: Value,
+}
+
+/// A failure to read one object, or a whole kind.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct ExportError {
+    pub kind: String,
+    /// The object, or empty when the listing of the kind itself failed.
+    pub id: String,
+    pub error: String,
+}
+
+/// The kinds, in export order. Permissions and grants are kinds of their own, with the
+/// object's kind and id in their id.
+pub const KINDS: &[&str] = &[
+    "users",
+    "groups",
+    "group_members",
+    "service_principals",
+    "jobs",
+    "clusters",
+    "cluster_policies",
+    "instance_pools",
+    "sql_warehouses",
+    "notebooks",
+    "directories",
+    "workspace_files",
+    "repos",
+    "metastore",
+    "catalogs",
+    "schemas",
+    "tables",
+    "grants",
+    "permissions",
+    "secret_scopes",
+    "secret_acls",
+];
+
+/// The result of walking the workspace: objects, and what could not be read. `complete`
+/// lists the kinds whose listing succeeded: only those can reveal deletions.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub objects: Vec<Obj>,
+    pub errors: Vec<ExportError>,
+    pub complete: Vec<&'static str>,
+}
+
+impl Walk {
+    fn fail(&mut self, kind: &str, id: &str, e: &ApiError) {
+        self.errors.push(ExportError {
+            kind: kind.into(),
+            id: id.into(),
+            error: e.to_string(),
+        });
+    }
+}
+
+/// Run state, not configuration: dropped before comparing and storing.
+const VOLATILE: &[&str] = &[
+    "state",
+    "state_message",
+    "start_time",
+    "terminated_time",
+    "last_state_loss_time",
+    "last_restarted_time",
+    "last_activity_time",
+    "termination_reason",
+    "driver",
+    "executors",
+    "spark_context_id",
+    "jdbc_port",
+    "cluster_memory_mb",
+    "cluster_cores",
+    "cluster_log_status",
+    "num_clusters",
+    "num_active_sessions",
+    "health",
+    "stats",
+    "status",
+    "next_page_token",
+    "has_more",
+];
+
+fn strip_volatile(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        for k in VOLATILE {
+            m.remove(*k);
+        }
+    }
+    v
+}
+
+/// `(v[field] as a string, v)`, for values that have it.
+fn keyed(v: Value, field: &str) -> Option<(String, Value)> {
+    let k = v[field].as_str()?.to_string();
+    Some((k, v))
+}
+
+fn as_id(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Pages of a token-paginated list (jobs, clusters, Unity Catalog, repos): follows
+/// `next_page_token` until there is none (or `has_more` is false).
+pub async fn list_paged(
+    c: &DatabricksClient,
+    path: &str,
+    query: &[(&str, &str)],
+    items: &str,
+) -> Result<Vec<Value>, ApiError> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut q: Vec<(&str, &str)> = query.to_vec();
+        if let Some(t) = &token {
+            q.push(("page_token", t));
+        }
+        let page = c.get(path, &q).await?;
+        if let Some(a) = page[items].as_array() {
+            out.extend(a.iter().cloned());
+        }
+        let next = page["next_page_token"].as_str().filter(|t| !t.is_empty());
+        match next {
+            Some(t) if page["has_more"].as_bool() != Some(false) => token = Some(t.to_string()),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// A SCIM list, by `startIndex` and `count`, until `totalResults` are read.
+pub async fn list_scim(c: &DatabricksClient, path: &str) -> Result<Vec<Value>, ApiError> {
+    let mut out = Vec::new();
+    loop {
+        let start = (out.len() + 1).to_string();
+        let page = c
+            .get(path, &[("startIndex", &start), ("count", "100")])
+            .await?;
+        let got = page["Resources"].as_array().cloned().unwrap_or_default();
+        let total = page["totalResults"].as_u64().unwrap_or(0) as usize;
+        let empty = got.is_empty();
+        out.extend(got);
+        if empty || out.len() >= total {
+            return Ok(out);
+        }
+    }
+}
+
+/// One job with every page of its tasks, job clusters, parameters and environments
+/// (API 2.2 pages arrays of more than 100 elements).
+pub async fn get_job(c: &DatabricksClient, id: &str) -> Result<Value, ApiError> {
+    let mut job = c.get("/api/2.2/jobs/get", &[("job_id", id)]).await?;
+    let mut token = job["next_page_token"].as_str().map(str::to_owned);
+    while let Some(t) = token.take().filter(|t| !t.is_empty()) {
+        let page = c
+            .get("/api/2.2/jobs/get", &[("job_id", id), ("page_token", &t)])
+            .await?;
+        for key in ["tasks", "job_clusters", "parameters", "environments"] {
+            if let Some(more) = page["settings"][key].as_array() {
+                let into = job["settings"][key].as_array_mut();
+                match into {
+                    Some(a) => a.extend(more.iter().cloned()),
+                    None => job["settings"][key] = Value::Array(more.clone()),
+                }
+            }
+        }
+        token = page["next_page_token"].as_str().map(str::to_owned);
+    }
+    Ok(strip_volatile(job))
+}
+
+/// Object permissions: `permissions/<object type>/<id>`.
+async fn permissions(c: &DatabricksClient, api_kind: &str, id: &str) -> Result<Obj, ApiError> {
+    let body = c
+        .get(&format!("/api/2.0/permissions/{api_kind}/{id}"), &[])
+        .await?;
+    Ok(Obj {
+        kind: "permissions",
+        id: format!("{api_kind}/{id}"),
+        body,
+    })
+}
+
+/// Unity Catalog grants: `grants/<securable type>/<full name>`.
+async fn grants(c: &DatabricksClient, securable: &str, full_name: &str) -> Result<Obj, ApiError> {
+    let name = percent_encoding::utf8_percent_encode(full_name, percent_encoding::NON_ALPHANUMERIC)
+        .to_string();
+    let body = c
+        .get(
+            &format!("/api/2.1/unity-catalog/permissions/{securable}/{name}"),
+            &[],
+        )
+        .await?;
+    Ok(Obj {
+        kind: "grants",
+        id: format!("{securable}/{full_name}"),
+        body,
+    })
+}
+
+/// Reads many objects with bounded concurrency; failures are recorded, not fatal.
+async fn each<T, F, Fut>(
+    walk: &mut Walk,
+    kind: &'static str,
+    items: Vec<(String, T)>,
+    n: usize,
+    f: F,
+) where
+    F: Fn(String, T) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<Obj>, ApiError>>,
+{
+    let results: Vec<(String, Result<Vec<Obj>, ApiError>)> =
+        futures::stream::iter(items.into_iter().map(|(id, t)| {
+            let fut = f(id.clone(), t);
+            async move { (id, fut.await) }
+        }))
+        .buffer_unordered(n.max(1))
+        .collect()
+        .await;
+    for (id, r) in results {
+        match r {
+            Ok(objs) => walk.objects.extend(objs),
+            Err(e) if e.is_not_found() => {} // deleted since it was listed
+            Err(e) => walk.fail(kind, &id, &e),
+        }
+    }
+}
+
+/// Walks the whole workspace.
+pub async fn walk_all(c: &DatabricksClient, concurrency: usize) -> Walk {
+    let mut walk = Walk::default();
+    let n = concurrency;
+
+    // Identities: users, groups and their members, service principals.
+    for (kind, path) in [
+        ("users", "/api/2.0/preview/scim/v2/Users"),
+        ("groups", "/api/2.0/preview/scim/v2/Groups"),
+        (
+            "service_principals",
+            "/api/2.0/preview/scim/v2/ServicePrincipals",
+        ),
+    ] {
+        match list_scim(c, path).await {
+            Ok(items) => {
+                for v in items {
+                    let Some(id) = as_id(&v["id"]) else { continue };
+                    if kind == "groups" {
+                        for m in v["members"].as_array().into_iter().flatten() {
+                            if let Some(mid) = as_id(&m["value"]) {
+                                walk.objects.push(Obj {
+                                    kind: "group_members",
+                                    id: format!("{id}/{mid}"),
+                                    body: json!({"group_id": id, "group": v["displayName"],
+                                                 "member_id": mid, "member": m["display"], "ref": m["$ref"]}),
+                                });
+                            }
+                        }
+                    }
+                    walk.objects.push(Obj { kind, id, body: v });
+                }
+                walk.complete.push(kind);
+                if kind == "groups" {
+                    walk.complete.push("group_members");
+                }
+            }
+            Err(e) => walk.fail(kind, "", &e),
+        }
+    }
+
+    // Jobs, each read whole (the list carries only a summary), with permissions.
+    match list_paged(c, "/api/2.2/jobs/list", &[("limit", "100")], "jobs").await {
+        Ok(items) => {
+            let ids: Vec<(String, ())> = items
+                .iter()
+                .filter_map(|j| as_id(&j["job_id"]))
+                .map(|id| (id, ()))
+                .collect();
+            each(&mut walk, "jobs", ids, n, |id, ()| async move {
+                let job = get_job(c, &id).await?;
+                let acl = permissions(c, "jobs", &id).await?;
+                Ok(vec![
+                    Obj {
+                        kind: "jobs",
+                        id,
+                        body: job,
+                    },
+                    acl,
+                ])
+            })
+            .await;
+            walk.complete.push("jobs");
+        }
+        Err(e) => walk.fail("jobs", "", &e),
+    }
+
+    // Interactive clusters (job clusters come and go with their runs), read whole.
+    match list_paged(
+        c,
+        "/api/2.1/clusters/list",
+        &[("page_size", "100")],
+        "clusters",
+    )
+    .await
+    {
+        Ok(items) => {
+            let ids: Vec<(String, ())> = items
+                .iter()
+                .filter(|v| {
+                    !matches!(
+                        v["cluster_source"].as_str(),
+                        Some("JOB" | "PIPELINE" | "PIPELINE_MAINTENANCE" | "MODELS")
+                    )
+                })
+                .filter_map(|v| as_id(&v["cluster_id"]))
+                .map(|id| (id, ()))
+                .collect();
+            each(&mut walk, "clusters", ids, n, |id, ()| async move {
+                let body = c
+                    .get("/api/2.1/clusters/get", &[("cluster_id", &id)])
+                    .await?;
+                let acl = permissions(c, "clusters", &id).await?;
+                Ok(vec![
+                    Obj {
+                        kind: "clusters",
+                        id,
+                        body: strip_volatile(body),
+                    },
+                    acl,
+                ])
+            })
+            .await;
+            walk.complete.push("clusters");
+        }
+        Err(e) => walk.fail("clusters", "", &e),
+    }
+
+    // Cluster policies, instance pools, SQL warehouses: one list each, then permissions.
+    for (kind, path, items_key, id_key, acl_kind) in [
+        (
+            "cluster_policies",
+            "/api/2.0/policies/clusters/list",
+            "policies",
+            "policy_id",
+            "cluster-policies",
+        ),
+        (
+            "instance_pools",
+            "/api/2.0/instance-pools/list",
+            "instance_pools",
+            "instance_pool_id",
+            "instance-pools",
+        ),
+        (
+            "sql_warehouses",
+            "/api/2.0/sql/warehouses",
+            "warehouses",
+            "id",
+            "sql/warehouses",
+        ),
+    ] {
+        match c.get(path, &[]).await {
+            Ok(page) => {
+                // Older workspaces answer the warehouses list under its former name.
+                let list = page[items_key]
+                    .as_array()
+                    .or(page["endpoints"].as_array())
+                    .cloned()
+                    .unwrap_or_default();
+                let items: Vec<(String, Value)> = list
+                    .into_iter()
+                    .filter_map(|v| as_id(&v[id_key]).map(|id| (id, v)))
+                    .collect();
+                each(&mut walk, kind, items, n, |id, body| async move {
+                    let acl = permissions(c, acl_kind, &id).await?;
+                    Ok(vec![
+                        Obj {
+                            kind,
+                            id,
+                            body: strip_volatile(body),
+                        },
+                        acl,
+                    ])
+                })
+                .await;
+                walk.complete.push(kind);
+            }
+            Err(e) => walk.fail(kind, "", &e),
+        }
+    }
+
+    // Notebooks, directories and files, from the root down, with their sources.
+    match walk_workspace(c, n).await {
+        Ok(items) => {
+            let items: Vec<(String, Value)> =
+                items.into_iter().filter_map(|v| keyed(v, "path")).collect();
+            each(&mut walk, "notebooks", items, n, |path, mut v| async move {
+                let oid = as_id(&v["object_id"]).unwrap_or_default();
+                let (kind, acl_kind) = match v["object_type"].as_str() {
+                    Some("DIRECTORY") => ("directories", "directories"),
+                    Some("NOTEBOOK") => ("notebooks", "notebooks"),
+                    _ => ("workspace_files", "files"),
+                };
+                if kind != "directories" {
+                    let src = c
+                        .get(
+                            "/api/2.0/workspace/export",
+                            &[("path", &path), ("format", "SOURCE")],
+                        )
+                        .await?;
+                    v["content"] = src["content"].clone();
+                }
+                let mut out = vec![Obj {
+                    kind,
+                    id: path,
+                    body: v,
+                }];
+                if !oid.is_empty() {
+                    out.push(permissions(c, acl_kind, &oid).await?);
+                }
+                Ok(out)
+            })
+            .await;
+            walk.complete
+                .extend(["notebooks", "directories", "workspace_files"]);
+        }
+        Err(e) => walk.fail("notebooks", "", &e),
+    }
+
+    match list_paged(c, "/api/2.0/repos", &[], "repos").await {
+        Ok(items) => {
+            let items: Vec<(String, Value)> = items
+                .into_iter()
+                .filter_map(|v| as_id(&v["id"]).map(|id| (id, v)))
+                .collect();
+            each(&mut walk, "repos", items, n, |id, body| async move {
+                let acl = permissions(c, "repos", &id).await?;
+                Ok(vec![
+                    Obj {
+                        kind: "repos",
+                        id,
+                        body,
+                    },
+                    acl,
+                ])
+            })
+            .await;
+            walk.complete.push("repos");
+        }
+        Err(e) => walk.fail("repos", "", &e),
+    }
+
+    walk_unity_catalog(c, n, &mut walk).await;
+
+    // Secret scopes and who may read them. Never the secrets: no call here reads a value.
+    match c.get("/api/2.0/secrets/scopes/list", &[]).await {
+        Ok(page) => {
+            let items: Vec<(String, Value)> = page["scopes"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|v| keyed(v, "name"))
+                .collect();
+            each(
+                &mut walk,
+                "secret_scopes",
+                items,
+                n,
+                |scope, body| async move {
+                    let acls = c
+                        .get("/api/2.0/secrets/acls/list", &[("scope", &scope)])
+                        .await?;
+                    Ok(vec![
+                        Obj {
+                            kind: "secret_scopes",
+                            id: scope.clone(),
+                            body,
+                        },
+                        Obj {
+                            kind: "secret_acls",
+                            id: scope,
+                            body: acls,
+                        },
+                    ])
+                },
+            )
+            .await;
+            walk.complete.extend(["secret_scopes", "secret_acls"]);
+        }
+        Err(e) => walk.fail("secret_scopes", "", &e),
+    }
+    // Permissions and grants were read with their objects: complete when all of those were.
+    if [
+        "jobs",
+        "clusters",
+        "cluster_policies",
+        "instance_pools",
+        "sql_warehouses",
+        "notebooks",
+        "repos",
+    ]
+    .iter()
+    .all(|k| walk.complete.contains(k))
+    {
+        walk.complete.push("permissions");
+    }
+    if ["catalogs", "schemas", "tables"]
+        .iter()
+        .all(|k| walk.complete.contains(k))
+    {
+        walk.complete.push("grants");
+    }
+    walk
+}
+
+/// Every workspace object (breadth first from `/`), as the list API describes them.
+async fn walk_workspace(c: &DatabricksClient, n: usize) -> Result<Vec<Value>, ApiError> {
+    let mut out = Vec::new();
+    let mut dirs = vec!["/".to_string()];
+    while !dirs.is_empty() {
+        let pages: Vec<Value> = futures::stream::iter(
+            dirs.drain(..)
+                .map(|d| async move { c.get("/api/2.0/workspace/list", &[("path", &d)]).await }),
+        )
+        .buffer_unordered(n.max(1))
+        .try_collect()
+        .await?;
+        for page in pages {
+            for o in page["objects"].as_array().into_iter().flatten() {
+                if o["object_type"] == "DIRECTORY"
+                    && let Some(p) = o["path"].as_str()
+                {
+                    dirs.push(p.to_string());
+                }
+                if o["object_type"] != "REPO" && o["object_type"] != "LIBRARY" {
+                    out.push(o.clone());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+async fn walk_unity_catalog(c: &DatabricksClient, n: usize, walk: &mut Walk) {
+    match c.get("/api/2.1/unity-catalog/metastore_summary", &[]).await {
+        Ok(m) => {
+            let id = as_id(&m["metastore_id"]).unwrap_or_else(|| "current".into());
+            walk.objects.push(Obj {
+                kind: "metastore",
+                id,
+                body: m,
+            });
+            walk.complete.push("metastore");
+        }
+        Err(e) => {
+            walk.fail("metastore", "", &e);
+            return; // no Unity Catalog on this workspace, or no right to read it
+        }
+    }
+    let catalogs = match list_paged(c, "/api/2.1/unity-catalog/catalogs", &[], "catalogs").await {
+        Ok(v) => v,
+        Err(e) => return walk.fail("catalogs", "", &e),
+    };
+    let names: Vec<(String, Value)> = catalogs
+        .into_iter()
+        .filter(|v| v["catalog_type"] != "SYSTEM_CATALOG")
+        .filter_map(|v| keyed(v, "name"))
+        .collect();
+    let mut schema_names = Vec::new();
+    let mut schemas_ok = true;
+    for (name, body) in names.clone() {
+        match list_paged(
+            c,
+            "/api/2.1/unity-catalog/schemas",
+            &[("catalog_name", &name)],
+            "schemas",
+        )
+        .await
+        {
+            Ok(items) => schema_names.extend(
+                items
+                    .into_iter()
+                    .filter(|s| s["name"] != "information_schema")
+                    .filter_map(|s| keyed(s, "full_name")),
+            ),
+            Err(e) => {
+                schemas_ok = false;
+                walk.fail("schemas", &name, &e);
+            }
+        }
+        walk.objects.push(Obj {
+            kind: "catalogs",
+            id: name,
+            body,
+        });
+    }
+    walk.complete.push("catalogs");
+    each(walk, "catalogs", names, n, |name, _| async move {
+        Ok(vec![grants(c, "catalog", &name).await?])
+    })
+    .await;
+    let mut tables = Vec::new();
+    let mut tables_ok = true;
+    for (full, body) in &schema_names {
+        let (cat, sch) = full.split_once('.').unwrap_or((full.as_str(), ""));
+        match list_paged(
+            c,
+            "/api/2.1/unity-catalog/tables",
+            &[
+                ("catalog_name", cat),
+                ("schema_name", sch),
+                ("max_results", "50"),
+            ],
+            "tables",
+        )
+        .await
+        {
+            Ok(items) => tables.extend(items.into_iter().filter_map(|t| keyed(t, "full_name"))),
+            Err(e) => {
+                tables_ok = false;
+                walk.fail("tables", full, &e);
+            }
+        }
+        walk.objects.push(Obj {
+            kind: "schemas",
+            id: full.clone(),
+            body: body.clone(),
+        });
+    }
+    if schemas_ok {
+        walk.complete.push("schemas");
+    }
+    each(walk, "schemas", schema_names, n, |full, _| async move {
+        Ok(vec![grants(c, "schema", &full).await?])
+    })
+    .await;
+    each(walk, "tables", tables, n, |full, body| async move {
+        let g = grants(c, "table", &full).await?;
+        Ok(vec![
+            Obj {
+                kind: "tables",
+                id: full,
+                body: strip_volatile(body),
+            },
+            g,
+        ])
+    })
+    .await;
+    if tables_ok {
+        walk.complete.push("tables");
+    }
+}
+
+/// Reads one object (and its permissions or grants) after a change event. `Ok(None)`: it
+/// no longer exists.
+pub async fn read_one(
+    c: &DatabricksClient,
+    kind: &str,
+    id: &str,
+) -> Result<Option<Vec<Obj>>, ApiError> {
+    let r = async {
+        Ok::<_, ApiError>(match kind {
+            "jobs" => vec![Obj { kind: "jobs", id: id.into(), body: get_job(c, id).await? }, permissions(c, "jobs", id).await?],
+            "clusters" => vec![
+                Obj { kind: "clusters", id: id.into(), body: strip_volatile(c.get("/api/2.1/clusters/get", &[("cluster_id", id)]).await?) },
+                permissions(c, "clusters", id).await?,
+            ],
+            "sql_warehouses" => vec![
+                Obj { kind: "sql_warehouses", id: id.into(), body: strip_volatile(c.get(&format!("/api/2.0/sql/warehouses/{id}"), &[]).await?) },
+                permissions(c, "sql/warehouses", id).await?,
+            ],
+            "catalogs" => vec![
+                Obj { kind: "catalogs", id: id.into(), body: c.get(&format!("/api/2.1/unity-catalog/catalogs/{}", enc(id)), &[]).await? },
+                grants(c, "catalog", id).await?,
+            ],
+            "schemas" => vec![
+                Obj { kind: "schemas", id: id.into(), body: c.get(&format!("/api/2.1/unity-catalog/schemas/{}", enc(id)), &[]).await? },
+                grants(c, "schema", id).await?,
+            ],
+            "tables" => vec![
+                Obj { kind: "tables", id: id.into(), body: strip_volatile(c.get(&format!("/api/2.1/unity-catalog/tables/{}", enc(id)), &[]).await?) },
+                grants(c, "table", id).await?,
+            ],
+            other => {
+                return Err(ApiError::Config(format!(
+                    "kind `{other}` is exported by the full export only (one object of it cannot be read alone)"
+                )));
+            }
+        })
+    }
+    .await;
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+fn enc(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+/// A canonical form of a JSON value: object keys sorted at every depth, compact.
+pub fn canonical(v: &Value) -> Vec<u8> {
+    fn sort(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                let mut out = Map::new();
+                for k in keys {
+                    out.insert(k.clone(), sort(&m[k]));
+                }
+                Value::Object(out)
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    // serde_json's map keeps insertion order only with `preserve_order`; sorting first makes
+    // the bytes canonical either way.
+    serde_json::to_vec(&sort(v)).unwrap_or_default()
+}

@@ -1,0 +1,342 @@
+//! Control-plane export against a fake workspace on loopback that answers with the real API's
+//! shapes (the exporter fixtures), pages, throttles, fails and expires tokens.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use lakedr::store::{ObjectUrl, Stores};
+use lakedr_control::export::{Destination, Manifest, RunOptions, export_full, export_one};
+use lakedr_control::{Auth, ClientConfig, DatabricksClient};
+use lakedr_tests::fake_workspace::{CLIENT_ID, CLIENT_SECRET, FakeWorkspace, PAT, PLANTED_SECRET};
+use serde_json::{Value, json};
+
+fn client(fake: &FakeWorkspace, auth: Auth) -> DatabricksClient {
+    let mut cfg = ClientConfig::new(&fake.url, auth);
+    cfg.requests_per_second = 0.0;
+    cfg.max_backoff = std::time::Duration::from_millis(200);
+    DatabricksClient::new(cfg).unwrap()
+}
+
+fn local_dest(dir: &Path) -> Destination {
+    Destination::new(
+        Stores::new(None),
+        &ObjectUrl::local(dir.to_str().unwrap(), ""),
+        "prod-ws",
+    )
+}
+
+/// Every file under `dir`, relative, sorted.
+fn files(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_string_lossy().into_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if dir.exists() {
+        walk(dir, dir, &mut out);
+    }
+    out.sort();
+    out
+}
+
+async fn object(dest: &Destination, m: &Manifest, key: &str) -> Value {
+    let e = m
+        .objects
+        .get(key)
+        .unwrap_or_else(|| panic!("{key} not exported"));
+    serde_json::from_slice(&dest.read(&e.file).await.unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_export_then_unchanged_changed_and_deleted_objects() {
+    let fake = FakeWorkspace::start(&[]);
+    let c = client(&fake, Auth::Token(PAT.into()));
+    let dir = tempfile::tempdir().unwrap();
+    let dest = local_dest(dir.path());
+    let opts = RunOptions::default();
+
+    // 1. Everything is captured, with the shapes the API returns.
+    let first = export_full(&c, &dest, &opts).await.unwrap();
+    let jobs: Vec<&str> = first
+        .objects
+        .keys()
+        .filter_map(|k| k.strip_prefix("jobs/"))
+        .collect();
+    let mut want_jobs = vec![
+        "12",
+        "14",
+        "15",
+        "17",
+        "900",
+        "1047501313827425",
+        "932035899730845",
+    ];
+    want_jobs.sort();
+    assert_eq!(jobs, want_jobs, "{:?}", first.errors);
+    // The fixture job whose body is invalid JSON is an error naming it; nothing else failed.
+    assert_eq!(first.errors.len(), 1, "{:#?}", first.errors);
+    let e = &first.errors[0];
+    assert!(
+        e.kind == "jobs"
+            && e.id == "16"
+            && e.error.contains("job_id=16")
+            && e.error.contains("not JSON"),
+        "{e:?}"
+    );
+    for (kind, at_least) in [
+        ("users", 123),
+        ("groups", 2),
+        ("group_members", 4),
+        ("service_principals", 1),
+        ("clusters", 4),
+        ("cluster_policies", 1),
+        ("instance_pools", 1),
+        ("sql_warehouses", 1),
+        ("notebooks", 2),
+        ("directories", 1),
+        ("repos", 1),
+        ("metastore", 1),
+        ("catalogs", 2),
+        ("schemas", 2),
+        ("grants", 4),
+        ("secret_scopes", 1),
+        ("secret_acls", 1),
+    ] {
+        let n = first.counts.get(kind).copied().unwrap_or(0);
+        assert!(
+            n >= at_least,
+            "{kind}: {n} exported, expected {at_least}: {:?}",
+            first.counts
+        );
+    }
+    // Job 900 has 150 tasks, served 100 per page.
+    let wide = object(&dest, &first, "jobs/900").await;
+    assert_eq!(wide["settings"]["tasks"].as_array().unwrap().len(), 150);
+    // Permissions of every job, grants of every catalog, run state stripped from clusters.
+    for id in &want_jobs {
+        assert!(
+            first
+                .objects
+                .contains_key(&format!("permissions/jobs/{id}")),
+            "{id}"
+        );
+    }
+    let grants = object(&dest, &first, "grants/catalog/sales").await;
+    assert_eq!(grants["privilege_assignments"][0]["principal"], "data-eng");
+    let cluster = object(&dest, &first, "clusters/test1").await;
+    assert!(cluster.get("state").is_none() && cluster.get("driver").is_none());
+    assert!(cluster["cluster_name"].is_string());
+    // The unicode notebook is there with its source.
+    let nb = object(&dest, &first, "notebooks//Shared/report über").await;
+    assert_eq!(nb["language"], "SQL");
+    assert!(nb["content"].as_str().unwrap().len() > 10);
+    // Canonical JSON: keys sorted at every depth, so a byte comparison is a content comparison.
+    let bytes = dest.read(&first.objects["jobs/14"].file).await.unwrap();
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(text.find("\"created_time\"").unwrap() < text.find("\"settings\"").unwrap());
+    assert_eq!(
+        lakedr_control::kinds::canonical(&serde_json::from_str(&text).unwrap()),
+        text.as_bytes()
+    );
+    assert_eq!(first.written as usize, first.objects.len());
+    // Every request is counted: the fake saw as many.
+    assert_eq!(Some(first.api_calls), fake.stats()["calls"].as_u64());
+
+    // 2. Nothing changed: nothing is written but the run's manifest.
+    let before = files(dir.path());
+    let second = export_full(&c, &dest, &opts).await.unwrap();
+    assert_eq!(second.written, 0);
+    assert_eq!(second.unchanged as usize, first.objects.len());
+    assert_eq!(second.objects, first.objects);
+    let new: Vec<String> = files(dir.path())
+        .into_iter()
+        .filter(|f| !before.contains(f))
+        .collect();
+    assert_eq!(
+        new,
+        vec![format!(
+            "prod-ws/snapshots/{}/manifest.json",
+            second.snapshot
+        )]
+    );
+
+    // 3. A changed job rewrites that job only.
+    let mut settings = wide_settings(&dest, &first, "jobs/14").await;
+    settings["max_concurrent_runs"] = json!(4);
+    fake.control("POST", "/_fake/jobs/14", &settings);
+    let third = export_full(&c, &dest, &opts).await.unwrap();
+    assert_eq!(third.written, 1, "{third:#?}");
+    assert!(third.objects["jobs/14"].file.contains(&third.snapshot));
+    assert_eq!(
+        object(&dest, &third, "jobs/14").await["settings"]["max_concurrent_runs"],
+        4
+    );
+    let moved: Vec<&String> = third
+        .objects
+        .iter()
+        .filter(|(k, e)| first.objects[*k] != **e)
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(moved, vec!["jobs/14"]);
+
+    // 4. A deleted job becomes a tombstone, with its permissions, never silently dropped.
+    fake.control("DELETE", "/_fake/jobs/15", &Value::Null);
+    let fourth = export_full(&c, &dest, &opts).await.unwrap();
+    assert_eq!(fourth.deleted, 2, "{:?}", fourth.tombstones);
+    for key in ["jobs/15", "permissions/jobs/15"] {
+        assert!(!fourth.objects.contains_key(key));
+        let t = &fourth.tombstones[key];
+        assert!(t.deleted_seen_at.starts_with("20"), "{t:?}");
+        assert_eq!(t.last_file, first.objects[key].file);
+    }
+    assert!(
+        dir.path()
+            .join(format!(
+                "prod-ws/snapshots/{}/jobs/15.tombstone.json",
+                fourth.snapshot
+            ))
+            .exists()
+    );
+
+    // 5. Incremental: one job after a change event, and one deleted since.
+    settings["name"] = json!("renamed by an event");
+    fake.control("POST", "/_fake/jobs/14", &settings);
+    fake.control("DELETE", "/_fake/jobs/17", &Value::Null);
+    let one = export_one(&c, &dest, "jobs", "14", &opts).await.unwrap();
+    assert_eq!(
+        (one.written, one.unchanged),
+        (1, 1),
+        "job changed, permissions did not"
+    );
+    assert_eq!(
+        object(&dest, &one, "jobs/14").await["settings"]["name"],
+        "renamed by an event"
+    );
+    assert_eq!(
+        one.objects.len(),
+        fourth.objects.len(),
+        "the rest is carried over"
+    );
+    let gone = export_one(&c, &dest, "jobs", "17", &opts).await.unwrap();
+    assert!(
+        gone.tombstones.contains_key("jobs/17")
+            && gone.tombstones.contains_key("permissions/jobs/17")
+    );
+    assert_eq!(
+        dest.latest().await.unwrap().unwrap().0.snapshot,
+        gone.snapshot
+    );
+
+    // No output holds the planted secret, and the export never asked for it.
+    for f in files(dir.path()) {
+        let text = std::fs::read(dir.path().join(&f)).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&text).contains(PLANTED_SECRET),
+            "{f}"
+        );
+    }
+    assert_eq!(fake.stats()["secret_reads"], 0);
+}
+
+async fn wide_settings(dest: &Destination, m: &Manifest, key: &str) -> Value {
+    object(dest, m, key).await["settings"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth_throttling_errors_and_expired_tokens_change_nothing_exported() {
+    // Reference: a clean export with a personal access token.
+    let clean_fake = FakeWorkspace::start(&[]);
+    let clean_dir = tempfile::tempdir().unwrap();
+    let clean = export_full(
+        &client(&clean_fake, Auth::Token(PAT.into())),
+        &local_dest(clean_dir.path()),
+        &RunOptions::default(),
+    )
+    .await
+    .unwrap();
+
+    let fake = FakeWorkspace::start(&[]);
+    fake.control(
+        "POST",
+        "/_fake/faults",
+        &json!({"throttle_every": 25, "error_every": 11, "slow_every": 23, "slow_ms": 150, "retry_after": 1}),
+    );
+    let c = client(
+        &fake,
+        Auth::OAuth {
+            client_id: CLIENT_ID.into(),
+            client_secret: CLIENT_SECRET.into(),
+        },
+    );
+    // A moto S3 bucket as the DR destination.
+    let moto = lakedr_tests::stack::Moto::start();
+    moto.create_bucket("dr-control").await;
+    let stores = Stores::new(Some(std::sync::Arc::new(lakedr_aws::S3Store::new(
+        &moto.sdk(),
+        true,
+        lakedr::config::CopySettings::default(),
+    ))));
+    let dest = Destination::new(
+        stores,
+        &ObjectUrl::s3("dr-control", "control-plane/"),
+        "prod-ws",
+    );
+    let opts = RunOptions::default();
+    let faulty = export_full(&c, &dest, &opts).await.unwrap();
+    let sha = |m: &Manifest| -> BTreeMap<String, String> {
+        m.objects
+            .iter()
+            .map(|(k, e)| (k.clone(), e.sha256.clone()))
+            .collect()
+    };
+    assert_eq!(
+        sha(&faulty),
+        sha(&clean),
+        "faults changed what was exported"
+    );
+    assert_eq!(faulty.errors, clean.errors);
+    let stats = fake.stats();
+    assert!(stats["throttled"].as_u64().unwrap() >= 2, "{stats}");
+    assert!(stats["errors"].as_u64().unwrap() >= 5, "{stats}");
+    assert_eq!(
+        stats["early_retries"], 0,
+        "a retry came before its Retry-After: {stats}"
+    );
+    assert_eq!(stats["token_requests"], 1, "the token is cached: {stats}");
+
+    // Tokens expire (revoked at the server): the client fetches a new one and goes on.
+    fake.control("POST", "/_fake/expire-tokens", &Value::Null);
+    let again = export_full(&c, &dest, &opts).await.unwrap();
+    assert_eq!(again.written, 0);
+    assert_eq!(sha(&again), sha(&clean));
+    let stats = fake.stats();
+    assert_eq!(stats["token_requests"], 2, "{stats}");
+    assert!(stats["unauthorized"].as_u64().unwrap() >= 1, "{stats}");
+
+    // The DR bucket holds the snapshots and the pointer; no object holds the secret.
+    let listed = dest
+        .stores
+        .list(&ObjectUrl::s3("dr-control", "control-plane/prod-ws/"))
+        .await
+        .unwrap();
+    assert!(listed.iter().any(|m| m.key.ends_with("/latest")));
+    assert!(listed.len() > clean.objects.len());
+    for m in &listed {
+        let body = dest
+            .stores
+            .get(&ObjectUrl::s3("dr-control", m.key.clone()))
+            .await
+            .unwrap();
+        assert!(
+            !String::from_utf8_lossy(&body.body).contains(PLANTED_SECRET),
+            "{}",
+            m.key
+        );
+    }
+}
