@@ -162,9 +162,7 @@ destination = "s3://dr-lakehouse/warehouse/"
         .send()
         .await
         .unwrap();
-    let commit = format!(
-        "{{\"protocol\":{{\"minReaderVersion\":1,\"minWriterVersion\":2}}}}\n{{\"metaData\":{{\"id\":\"x\",\"format\":{{\"provider\":\"parquet\"}},\"schemaString\":\"{{}}\",\"partitionColumns\":[\"date\"],\"configuration\":{{}}}}}}\n{{\"add\":{{\"path\":\"date=2026-11-24/part-00000-1f0c.snappy.parquet\",\"size\":15,\"partitionValues\":{{\"date\":\"2026-11-24\"}},\"modificationTime\":0,\"dataChange\":true}}}}\n"
-    );
+    let commit = "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n{\"metaData\":{\"id\":\"x\",\"format\":{\"provider\":\"parquet\"},\"schemaString\":\"{}\",\"partitionColumns\":[\"date\"],\"configuration\":{}}}\n{\"add\":{\"path\":\"date=2026-11-24/part-00000-1f0c.snappy.parquet\",\"size\":15,\"partitionValues\":{\"date\":\"2026-11-24\"},\"modificationTime\":0,\"dataChange\":true}}\n".to_string();
     s3.put_object()
         .bucket("prod-lakehouse")
         .key(log_key)

@@ -108,10 +108,10 @@ pub fn write_order(table: &Path) -> Vec<String> {
                 _ => {}
             }
         }
-        if lc_version == Some(v) {
-            if let Some(p) = &last_checkpoint {
-                push(p, &mut order, &mut placed);
-            }
+        if lc_version == Some(v)
+            && let Some(p) = &last_checkpoint
+        {
+            push(p, &mut order, &mut placed);
         }
     }
     for f in &all {

@@ -108,14 +108,16 @@ impl S3Store {
             .map_err(|e| map_sdk(e, &src.url.to_string()))?;
         // Single-part MD5 entity tags survive a plain copy; check them when comparable.
         let dst_etag = unquote(out.copy_object_result().and_then(|r| r.e_tag()));
-        if let (Some(want), Some(got)) = (&src.etag, &dst_etag) {
-            if self.copy.kms_key_id.is_none() && !want.contains('-') && want != got {
-                return Err(Error::CopyMismatch {
-                    src: src.url.to_string(),
-                    dst: dst.to_string(),
-                    message: format!("entity tag {got}, expected {want}"),
-                });
-            }
+        if let (Some(want), Some(got)) = (&src.etag, &dst_etag)
+            && self.copy.kms_key_id.is_none()
+            && !want.contains('-')
+            && want != got
+        {
+            return Err(Error::CopyMismatch {
+                src: src.url.to_string(),
+                dst: dst.to_string(),
+                message: format!("entity tag {got}, expected {want}"),
+            });
         }
         Ok(())
     }

@@ -296,10 +296,10 @@ fn parse_location(s: &str, base: Option<&Path>) -> std::result::Result<ObjectUrl
         }
         Scheme::Local => {
             let p = Path::new(&url.bucket);
-            if p.is_relative() {
-                if let Some(b) = base {
-                    url.bucket = b.join(p).to_string_lossy().into_owned();
-                }
+            if p.is_relative()
+                && let Some(b) = base
+            {
+                url.bucket = b.join(p).to_string_lossy().into_owned();
             }
         }
     }

@@ -28,6 +28,8 @@
 //! * [`store`], [`queue`]: the I/O contracts and the local/in-memory adapters.
 //! * [`error`]: the error type and its retry decision.
 
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod classify;
 pub mod config;
 pub mod delta;

@@ -502,10 +502,10 @@ impl TableSync<'_> {
     async fn ensure_files(&self, version: u64, files: &[FileRef]) -> Result<u64> {
         let copied = futures::stream::iter(files.iter().map(|f| async move {
             let dst = self.dst(&f.rel);
-            if let Some(m) = self.stores.head(&dst).await? {
-                if f.size.is_none_or(|s| s == m.size) {
-                    return Ok::<u64, Error>(0);
-                }
+            if let Some(m) = self.stores.head(&dst).await?
+                && f.size.is_none_or(|s| s == m.size)
+            {
+                return Ok::<u64, Error>(0);
             }
             let src = self.src(&f.rel);
             let source = CopySource {

@@ -260,12 +260,12 @@ impl Stores {
             .get_store(&src.url)?
             .get(&src.url, src.version_id.as_deref())
             .await?;
-        if let Some(etag) = &src.etag {
-            if got.meta.etag.as_ref().is_some_and(|e| e != etag) {
-                return Err(Error::PreconditionFailed {
-                    url: src.url.to_string(),
-                });
-            }
+        if let Some(etag) = &src.etag
+            && got.meta.etag.as_ref().is_some_and(|e| e != etag)
+        {
+            return Err(Error::PreconditionFailed {
+                url: src.url.to_string(),
+            });
         }
         let opts = PutOptions {
             mode: PutMode::Overwrite,

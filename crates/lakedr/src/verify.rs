@@ -78,15 +78,14 @@ pub struct LogCache {
 impl LogCache {
     async fn get(&self, stores: &Stores, url: &ObjectUrl, etag: Option<&str>) -> Result<Bytes> {
         let key = |e: &str| (url.to_string(), e.to_string());
-        if let Some(e) = etag {
-            if let Some(b) = self
+        if let Some(e) = etag
+            && let Some(b) = self
                 .entries
                 .lock()
                 .ok()
                 .and_then(|m| m.get(&key(e)).cloned())
-            {
-                return Ok(b);
-            }
+        {
+            return Ok(b);
         }
         let got = stores.get(url).await?;
         if let (Some(e), Ok(mut m)) = (got.meta.etag.as_deref(), self.entries.lock()) {
@@ -190,10 +189,10 @@ pub async fn verify_table_cached(
                         }
                         if starts_segment(*version) {
                             for sc in c.files.iter().filter(|f| f.kind == RefKind::Sidecar) {
-                                if let Ok(g) = stores.get(&dst_root.join(&sc.rel)).await {
-                                    if let Ok(s) = parse_checkpoint_parquet(g.body) {
-                                        files_at_first.files.extend(s.files);
-                                    }
+                                if let Ok(g) = stores.get(&dst_root.join(&sc.rel)).await
+                                    && let Ok(s) = parse_checkpoint_parquet(g.body)
+                                {
+                                    files_at_first.files.extend(s.files);
                                 }
                             }
                             files_at_first.files.extend(c.files);
@@ -210,10 +209,10 @@ pub async fn verify_table_cached(
             if starts_segment(*version) {
                 for p in 1..=*n {
                     let name = format!("{version:020}.checkpoint.{p:010}.{n:010}.parquet");
-                    if let Ok(g) = stores.get(&dst_log.join(&name)).await {
-                        if let Ok(c) = parse_checkpoint_parquet(g.body) {
-                            files_at_first.files.extend(c.files);
-                        }
+                    if let Ok(g) = stores.get(&dst_log.join(&name)).await
+                        && let Ok(c) = parse_checkpoint_parquet(g.body)
+                    {
+                        files_at_first.files.extend(c.files);
                     }
                 }
             }
@@ -299,15 +298,15 @@ pub async fn verify_table_cached(
 
     // Checkpoints only for published versions; _last_checkpoint at a complete one.
     for (name, (f, _)) in &dst {
-        if let Some(ver) = f.version() {
-            if matches!(
+        if let Some(ver) = f.version()
+            && matches!(
                 f,
                 LogFile::Checkpoint { .. } | LogFile::Crc(_) | LogFile::Compacted { .. }
-            ) && !dst_commits.contains(&ver)
-            {
-                v.problems
-                    .push(format!("{name} is in DR before commit {ver}"));
-            }
+            )
+            && !dst_commits.contains(&ver)
+        {
+            v.problems
+                .push(format!("{name} is in DR before commit {ver}"));
         }
     }
     if dst.contains_key("_last_checkpoint") {

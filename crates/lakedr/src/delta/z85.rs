@@ -6,7 +6,7 @@ const ALPHABET: &[u8; 85] =
 /// Decodes Z85 text (length a multiple of 5) into bytes; `None` on a bad character or length.
 pub fn decode(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
-    if bytes.len() % 5 != 0 {
+    if !bytes.len().is_multiple_of(5) {
         return None;
     }
     let mut out = Vec::with_capacity(bytes.len() / 5 * 4);
