@@ -132,7 +132,7 @@ impl S3Store {
         size: u64,
     ) -> Result<()> {
         let target = dst.to_string();
-        let tags = self
+        let tags = match self
             .client
             .get_object_tagging()
             .bucket(&src.url.bucket)
@@ -140,9 +140,17 @@ impl S3Store {
             .set_version_id(src.version_id.clone())
             .send()
             .await
-            .map_err(|e| map_sdk(e, &src.url.to_string()))?;
+        {
+            Ok(t) => t.tag_set().to_vec(),
+            // An S3-compatible store without object tagging has no tags to carry.
+            Err(e)
+                if aws_sdk_s3::error::ProvideErrorMetadata::code(&e) == Some("NotImplemented") =>
+            {
+                Vec::new()
+            }
+            Err(e) => return Err(map_sdk(e, &src.url.to_string())),
+        };
         let tagging: Vec<String> = tags
-            .tag_set()
             .iter()
             .map(|t| {
                 format!(
