@@ -2,7 +2,7 @@
 # Installs what the tests need, idempotently, without Docker or an AWS account: a virtualenv
 # (.venv) with moto server, deltalake and pyarrow, and the SAM CLI in its own (.tools/sam: its
 # pins clash with moto's). The pins cover each whole dependency closure, so pip installs them
-# with --no-deps and never runs its resolver.
+# with --no-deps and never runs its resolver. Then the Terraform provider schema (npm, .tools/cdktf).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,4 +18,13 @@ if [ ! -x .tools/sam/bin/sam ]; then
   python3 -m venv .tools/sam
   .tools/sam/bin/pip install --quiet --disable-pip-version-check --no-deps --no-compile \
     -r scripts/sam-requirements.txt
+fi
+
+# The Databricks Terraform provider's schema, as its generated bindings (npm): the tests check
+# every generated resource and attribute against it.
+CDKTF=.tools/cdktf
+if [ ! -f "$CDKTF/package/package.json" ]; then
+  mkdir -p "$CDKTF"
+  (cd "$CDKTF" && npm pack --silent @cdktf/provider-databricks@15.16.1 >/dev/null \
+    && tar xzf cdktf-provider-databricks-15.16.1.tgz && rm cdktf-provider-databricks-15.16.1.tgz)
 fi

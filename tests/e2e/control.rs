@@ -148,6 +148,49 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
     // Every request is counted: the fake saw as many.
     assert_eq!(Some(first.api_calls), fake.stats()["calls"].as_u64());
 
+    // The Terraform of the export: every resource type, attribute and block exists in the
+    // provider's schema, and every reference names a declared resource.
+    let tf = tempfile::tempdir().unwrap();
+    let n = lakedr_control::terraform_dir(&dest, tf.path())
+        .await
+        .unwrap();
+    assert!(n > 150, "{n} Terraform files");
+    let report = terraform_report(tf.path());
+    assert_eq!(report["ok"], true, "{report:#}");
+    for (ty, at_least) in [
+        ("databricks_job", 7),
+        ("databricks_cluster", 4),
+        ("databricks_sql_endpoint", 1),
+        ("databricks_user", 123),
+        ("databricks_group", 2),
+        ("databricks_group_member", 4),
+        ("databricks_service_principal", 1),
+        ("databricks_notebook", 2),
+        ("databricks_catalog", 2),
+        ("databricks_schema", 2),
+        ("databricks_grants", 3),
+        ("databricks_permissions", 7),
+        ("databricks_secret_scope", 1),
+        ("databricks_secret_acl", 1),
+    ] {
+        let got = report["resources"][ty].as_u64().unwrap_or(0);
+        assert!(
+            got >= at_least,
+            "{ty}: {got} of at least {at_least}: {report}"
+        );
+    }
+    assert!(report["references"].as_u64().unwrap() >= 20, "{report}");
+    let job: Value =
+        serde_json::from_slice(&std::fs::read(tf.path().join("jobs__900.tf.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        job["resource"]["databricks_job"]["job_900"]["task"]
+            .as_array()
+            .unwrap()
+            .len(),
+        150
+    );
+
     // 2. Nothing changed: nothing is written but the run's manifest.
     let before = files(dir.path());
     let second = export_full(&c, &dest, &opts).await.unwrap();
@@ -242,6 +285,50 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
         );
     }
     assert_eq!(fake.stats()["secret_reads"], 0);
+}
+
+/// `tests/py/tf_schema.py validate` on a directory of Terraform JSON.
+fn terraform_report(dir: &Path) -> Value {
+    let out = std::process::Command::new(lakedr_tests::python())
+        .arg(lakedr_tests::repo_root().join("tests/py/tf_schema.py"))
+        .arg("validate")
+        .arg(lakedr_tests::terraform_schema_package())
+        .arg(dir)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn the_embedded_terraform_schema_is_the_providers() {
+    let embedded: Value = serde_json::from_str(include_str!(
+        "../../crates/lakedr-control/src/tf_schema.json"
+    ))
+    .unwrap();
+    let types: Vec<&String> = embedded.as_object().unwrap().keys().collect();
+    let out = std::process::Command::new(lakedr_tests::python())
+        .arg(lakedr_tests::repo_root().join("tests/py/tf_schema.py"))
+        .arg("extract")
+        .arg(lakedr_tests::terraform_schema_package())
+        .args(&types)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let fresh: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        fresh == embedded,
+        "crates/lakedr-control/src/tf_schema.json is stale: regenerate it"
+    );
 }
 
 async fn wide_settings(dest: &Destination, m: &Manifest, key: &str) -> Value {

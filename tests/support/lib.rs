@@ -65,3 +65,17 @@ pub fn generated_tables() -> &'static PathBuf {
         dir
     })
 }
+
+/// The Databricks Terraform provider's generated bindings (`@cdktf/provider-databricks`,
+/// unpacked by `scripts/setup.sh`; `LAKEDR_CDKTF` overrides).
+pub fn terraform_schema_package() -> PathBuf {
+    let p = std::env::var_os("LAKEDR_CDKTF")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".tools/cdktf/package"));
+    assert!(
+        p.join("package.json").exists(),
+        "{} not found: run scripts/setup.sh",
+        p.display()
+    );
+    p
+}

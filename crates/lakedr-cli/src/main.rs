@@ -72,6 +72,9 @@ enum Command {
         /// Address S3 buckets by path (local S3 servers).
         #[arg(long)]
         path_style: bool,
+        /// Also write the latest export's Terraform (`*.tf.json`) into this directory.
+        #[arg(long)]
+        terraform_out: Option<PathBuf>,
     },
     /// Poll the configured queues and run the handlers locally.
     Run {
@@ -122,6 +125,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         workspace,
         object,
         path_style,
+        terraform_out,
     } = &cli.command
     {
         return export(
@@ -129,6 +133,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             workspace.as_deref(),
             object.as_deref(),
             *path_style,
+            terraform_out.as_deref(),
             cli.json,
         )
         .await;
@@ -314,6 +319,7 @@ async fn export(
     workspace: Option<&str>,
     object: Option<&str>,
     path_style: bool,
+    terraform_out: Option<&std::path::Path>,
     json: bool,
 ) -> Result<ExitCode> {
     use lakedr_control::{ClientConfig, DatabricksClient, Destination, RunOptions};
@@ -350,8 +356,13 @@ async fn export(
             lakedr_control::export_one(&client, &dest, kind, id, &opts).await?
         }
     };
+    let terraform = match terraform_out {
+        Some(dir) => Some(lakedr_control::terraform_dir(&dest, dir).await?),
+        None => None,
+    };
     if json {
         let mut summary = serde_json::to_value(&manifest)?;
+        summary["terraform_files"] = serde_json::json!(terraform);
         if let Some(m) = summary.as_object_mut() {
             m.remove("objects");
             m.remove("tombstones");
@@ -372,6 +383,9 @@ async fn export(
         );
         for (kind, n) in &manifest.counts {
             println!("  {kind}: {n}");
+        }
+        if let (Some(n), Some(dir)) = (terraform, terraform_out) {
+            println!("  terraform: {n} files in {}", dir.display());
         }
         for e in &manifest.errors {
             println!("  ERROR {}/{}: {}", e.kind, e.id, e.error);

@@ -32,6 +32,9 @@ pub struct Entry {
     pub sha256: String,
     /// Key of the file, relative to the workspace root.
     pub file: String,
+    /// Its Terraform JSON (`databricks_*` resources), when the object has a Terraform form.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terraform: Option<String>,
 }
 
 /// An object a full export no longer found.
@@ -56,7 +59,7 @@ pub struct Manifest {
     pub api_calls: u64,
     /// Objects per kind in the workspace.
     pub counts: BTreeMap<String, u64>,
-    /// Files written by this run (new or changed objects, tombstones).
+    /// Objects written by this run (new or changed, with their Terraform), and tombstones.
     pub written: u64,
     pub unchanged: u64,
     pub deleted: u64,
@@ -346,17 +349,20 @@ async fn commit(
                 m.unchanged += 1;
                 continue;
             }
-            let file = format!(
-                "snapshots/{snapshot}/{}/{}.json",
-                o.kind,
-                safe_segment(&o.id)
-            );
+            let seg = safe_segment(&o.id);
+            let file = format!("snapshots/{snapshot}/{}/{seg}.json", o.kind);
+            let terraform = crate::terraform::document(o).map(|doc| {
+                let tf = format!("snapshots/{snapshot}/terraform/{}/{seg}.tf.json", o.kind);
+                writes.push((tf.clone(), kinds::canonical(&doc)));
+                tf
+            });
             m.tombstones.remove(&key);
             m.objects.insert(
                 key,
                 Entry {
                     sha256: sha,
                     file: file.clone(),
+                    terraform,
                 },
             );
             writes.push((file, bytes));
@@ -382,7 +388,7 @@ async fn commit(
             m.tombstones.insert(key.clone(), t);
             m.deleted += 1;
         }
-        m.written = writes.len() as u64;
+        m.written = (p.upserts.len() as u64 - m.unchanged) + m.deleted;
         m.counts = BTreeMap::new();
         for key in m.objects.keys() {
             let kind = key.split('/').next().unwrap_or_default().to_string();
@@ -455,6 +461,39 @@ async fn commit(
         }
     }
     Err(ExportFailure::Contended(TRIES))
+}
+
+/// Writes the Terraform of the latest export into `out` (one `.tf.json` per object, and the
+/// provider requirement), ready for `terraform apply` against a DR workspace. Returns how many
+/// object files were written.
+pub async fn terraform_dir(
+    dest: &Destination,
+    out: &std::path::Path,
+) -> Result<usize, ExportFailure> {
+    let Some((m, _)) = dest.latest().await? else {
+        return Ok(0);
+    };
+    let io = |e: std::io::Error| ExportFailure::Corrupt {
+        key: out.display().to_string(),
+        detail: e.to_string(),
+    };
+    std::fs::create_dir_all(out).map_err(io)?;
+    let mut n = 0;
+    for (key, e) in &m.objects {
+        let Some(tf) = &e.terraform else { continue };
+        let (kind, id) = key.split_once('/').unwrap_or((key.as_str(), ""));
+        let body = dest.read(tf).await?;
+        std::fs::write(
+            out.join(format!("{kind}__{}.tf.json", safe_segment(id))),
+            &body,
+        )
+        .map_err(io)?;
+        n += 1;
+    }
+    let provider =
+        serde_json::to_vec_pretty(&crate::terraform::provider_document()).unwrap_or_default();
+    std::fs::write(out.join("provider.tf.json"), provider).map_err(io)?;
+    Ok(n)
 }
 
 #[cfg(test)]
