@@ -247,7 +247,12 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
             .exists()
     );
 
-    // 5. Incremental: one job after a change event, and one deleted since.
+    // 5. Incremental: a job read alone has the bytes the full export (from the list) gave it;
+    // one job after a change event; one deleted since.
+    let same = export_one(&c, &dest, "jobs", "12", &opts).await.unwrap();
+    assert_eq!((same.written, same.unchanged), (0, 2), "{same:#?}");
+    let same = export_one(&c, &dest, "jobs", "900", &opts).await.unwrap();
+    assert_eq!(same.written, 0, "the 150-task job, paged both ways");
     settings["name"] = json!("renamed by an event");
     fake.control("POST", "/_fake/jobs/14", &settings);
     fake.control("DELETE", "/_fake/jobs/17", &Value::Null);

@@ -273,8 +273,23 @@ class Handler(BaseHTTPRequestHandler):
     def api(self, path, q, ws):
         size = lambda default, key: min(int(q.get(key, default)), default)  # noqa: E731
         if path == "/api/2.2/jobs/list":
-            items = [{"job_id": j["job_id"], "created_time": j.get("created_time"),
-                      "settings": {"name": j["settings"].get("name")}} for j in sorted(ws.jobs.values(), key=lambda j: j["job_id"])]
+            jobs = sorted(ws.jobs.values(), key=lambda j: j["job_id"])
+            if q.get("expand_tasks") == "true":
+                # Whole settings, tasks and job clusters cut at 100 with has_more on the job.
+                items = []
+                for j in jobs:
+                    if ("job", j["job_id"]) in ws.raw:
+                        items.append({"job_id": j["job_id"], "settings": {"name": j["settings"]["name"]}, "has_more": True})
+                        continue
+                    j = copy.deepcopy(j)
+                    tasks = j["settings"].get("tasks", [])
+                    if len(tasks) > 100:
+                        j["settings"]["tasks"] = tasks[:100]
+                        j["has_more"] = True
+                    items.append(j)
+            else:
+                items = [{"job_id": j["job_id"], "created_time": j.get("created_time"),
+                          "settings": {"name": j["settings"].get("name")}} for j in jobs]
             return 200, page(items, "jobs", q.get("page_token"), size(100, "limit"), has_more=True)
         if path == "/api/2.2/jobs/get":
             jid = int(q["job_id"])

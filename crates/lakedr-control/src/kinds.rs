@@ -186,7 +186,19 @@ pub async fn get_job(c: &DatabricksClient, id: &str) -> Result<Value, ApiError> 
         }
         token = page["next_page_token"].as_str().map(str::to_owned);
     }
-    Ok(strip_volatile(job))
+    Ok(job_shape(job))
+}
+
+/// The fields a job has both in the list (`expand_tasks`) and in a get, so a job exported by
+/// a full run and by a change event has the same bytes.
+fn job_shape(job: Value) -> Value {
+    let mut out = Map::new();
+    for k in ["job_id", "created_time", "creator_user_name", "settings"] {
+        if let Some(v) = job.get(k) {
+            out.insert(k.to_string(), v.clone());
+        }
+    }
+    Value::Object(out)
 }
 
 /// Object permissions: `permissions/<object type>/<id>`.
@@ -287,16 +299,27 @@ pub async fn walk_all(c: &DatabricksClient, concurrency: usize) -> Walk {
         }
     }
 
-    // Jobs, each read whole (the list carries only a summary), with permissions.
-    match list_paged(c, "/api/2.2/jobs/list", &[("limit", "100")], "jobs").await {
+    // Jobs: the list with their settings (100 jobs a page); only a job whose tasks or job
+    // clusters were cut at 100 (`has_more`) is read again, page by page. Then permissions.
+    match list_paged(
+        c,
+        "/api/2.2/jobs/list",
+        &[("limit", "100"), ("expand_tasks", "true")],
+        "jobs",
+    )
+    .await
+    {
         Ok(items) => {
-            let ids: Vec<(String, ())> = items
-                .iter()
-                .filter_map(|j| as_id(&j["job_id"]))
-                .map(|id| (id, ()))
+            let jobs: Vec<(String, Value)> = items
+                .into_iter()
+                .filter_map(|j| as_id(&j["job_id"]).map(|id| (id, j)))
                 .collect();
-            each(&mut walk, "jobs", ids, n, |id, ()| async move {
-                let job = get_job(c, &id).await?;
+            each(&mut walk, "jobs", jobs, n, |id, listed| async move {
+                let job = if listed["has_more"] == true {
+                    get_job(c, &id).await?
+                } else {
+                    job_shape(listed)
+                };
                 let acl = permissions(c, "jobs", &id).await?;
                 Ok(vec![
                     Obj {
