@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-if ! .venv/bin/python -c "import moto.server, deltalake, pyarrow" 2>/dev/null; then
+if ! .venv/bin/python -c "import moto.server, deltalake, pyarrow, jsonpath_ng" 2>/dev/null; then
   .venv/bin/pip install --quiet --disable-pip-version-check --no-deps \
     -r tests/py/requirements.txt
 fi

@@ -247,6 +247,29 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
             .exists()
     );
 
+    // An object that cannot be read (its permissions fail every attempt) is an error, never a
+    // tombstone.
+    fake.control(
+        "POST",
+        "/_fake/faults",
+        &json!({"fail_paths": ["/api/2.0/permissions/jobs/14"]}),
+    );
+    let failing = export_full(&c, &dest, &opts).await.unwrap();
+    fake.control("POST", "/_fake/faults", &json!({"fail_paths": []}));
+    assert!(
+        failing
+            .errors
+            .iter()
+            .any(|e| e.kind == "jobs" && e.id == "14"),
+        "{:?}",
+        failing.errors
+    );
+    assert_eq!(failing.deleted, 0, "{:?}", failing.tombstones);
+    assert!(
+        failing.objects.contains_key("jobs/14")
+            && failing.objects.contains_key("permissions/jobs/14")
+    );
+
     // 5. Incremental: a job read alone has the bytes the full export (from the list) gave it;
     // one job after a change event; one deleted since.
     let same = export_one(&c, &dest, "jobs", "12", &opts).await.unwrap();
@@ -431,4 +454,254 @@ async fn oauth_throttling_errors_and_expired_tokens_change_nothing_exported() {
             m.key
         );
     }
+}
+
+/// Change events that reached the queue (EventBridge envelopes).
+async fn received(moto: &lakedr_tests::stack::Moto, queue: &str) -> Vec<Value> {
+    moto.drain(queue)
+        .await
+        .into_iter()
+        .map(|m| serde_json::from_str::<Value>(m.body().unwrap()).unwrap())
+        .collect()
+}
+
+/// One audit record, shaped like Databricks' delivered audit logs.
+fn audit_line(service: &str, action: &str, request: &str, params: Value, status: u16) -> String {
+    json!({"version": "2.0", "auditLevel": "WORKSPACE_LEVEL", "timestamp": 1764597782000u64,
+           "orgId": "1234", "shardName": "prod-ws", "accountId": "acc-1",
+           "sourceIPAddress": "10.1.2.3", "userAgent": "databricks-cli", "sessionId": null,
+           "userIdentity": {"email": "alice@example.com"}, "serviceName": service,
+           "actionName": action, "requestId": request, "requestParams": params,
+           "response": {"statusCode": status, "errorMessage": null, "result": null}})
+    .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_logs_become_change_events_that_drive_incremental_exports() {
+    use lakedr_aws::control::{ChangePublisher, handle_audit, handle_export};
+    let fake = FakeWorkspace::start(&[]);
+    let c = client(&fake, Auth::Token(PAT.into()));
+    let moto = lakedr_tests::stack::Moto::start();
+    for b in ["audit-logs", "dr-control"] {
+        moto.create_bucket(b).await;
+    }
+    // A real event bus whose rule sends change events to a queue the test reads.
+    let sdk = moto.sdk();
+    let eb = aws_sdk_eventbridge::Client::new(&sdk);
+    eb.create_event_bus().name("lakedr").send().await.unwrap();
+    let queue = moto.create_queue("changes").await;
+    let arn = moto.queue_arn(&queue).await;
+    eb.put_rule()
+        .name("changes")
+        .event_bus_name("lakedr")
+        .event_pattern(json!({"source": [lakedr_aws::control::SOURCE]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    eb.put_targets()
+        .rule("changes")
+        .event_bus_name("lakedr")
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("q")
+                .arn(arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let publisher = ChangePublisher {
+        client: eb,
+        bus: "lakedr".into(),
+    };
+    let stores = Stores::new(Some(std::sync::Arc::new(lakedr_aws::S3Store::new(
+        &sdk,
+        true,
+        lakedr::config::CopySettings::default(),
+    ))));
+    let dest = Destination::new(
+        stores.clone(),
+        &ObjectUrl::s3("dr-control", "control-plane/"),
+        "prod-ws",
+    );
+    let state = ObjectUrl::s3("dr-control", "control-plane/_state/");
+    let opts = RunOptions::default();
+    export_full(&c, &dest, &opts).await.unwrap();
+
+    // Job 14 changes; the audit log says so (twice: a duplicate), along with a new catalog, a
+    // failed edit, a read, a secret write and an action nobody knows.
+    let mut settings = serde_json::from_slice::<Value>(
+        &dest
+            .read(&dest.latest().await.unwrap().unwrap().0.objects["jobs/14"].file)
+            .await
+            .unwrap(),
+    )
+    .unwrap()["settings"]
+        .clone();
+    settings["timeout_seconds"] = json!(3600);
+    fake.control("POST", "/_fake/jobs/14", &settings);
+    let mut lines = vec![
+        audit_line(
+            "jobs",
+            "update",
+            "req-1",
+            json!({"job_id": "14", "new_settings": "{...}"}),
+            200,
+        ),
+        audit_line(
+            "jobs",
+            "update",
+            "req-1",
+            json!({"job_id": "14", "new_settings": "{...}"}),
+            200,
+        ),
+        audit_line(
+            "unityCatalog",
+            "createCatalog",
+            "req-2",
+            json!({"name": "sales"}),
+            200,
+        ),
+        audit_line(
+            "clusters",
+            "edit",
+            "req-3",
+            json!({"cluster_id": "test1"}),
+            400,
+        ),
+        audit_line("jobs", "get", "req-4", json!({"job_id": "14"}), 200),
+        audit_line(
+            "secrets",
+            "putSecret",
+            "req-5",
+            json!({"scope": "some-kv-scope", "key": "k"}),
+            200,
+        ),
+        audit_line("someNewService", "frobnicate", "req-6", json!({}), 200),
+    ];
+    let key = "workspaceId=1234/date=2026-12-01/auditlogs_0b1c.json";
+    let put = |text: String| {
+        let s3 = moto.s3();
+        async move {
+            s3.put_object()
+                .bucket("audit-logs")
+                .key(key)
+                .body(text.into_bytes().into())
+                .send()
+                .await
+                .unwrap();
+        }
+    };
+    put(lines.join("\n")).await;
+    let s3_event = json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put", "awsRegion": "us-east-1",
+        "s3": {"bucket": {"name": "audit-logs"}, "object": {"key": key, "size": 1}}}]});
+    let report = handle_audit(&s3_event, &stores, &state, &publisher)
+        .await
+        .unwrap();
+    assert_eq!(report["files"][0]["published"], 2, "{report}");
+    assert_eq!(report["files"][0]["duplicates"], 1, "{report}");
+    let events = received(&moto, &queue).await;
+    let mut got: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["detail"]["kind"].as_str().unwrap().into(),
+                e["detail"]["id"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("catalogs".into(), "sales".into()),
+            ("jobs".into(), "14".into())
+        ]
+    );
+    assert!(
+        events
+            .iter()
+            .all(|e| e["detail-type"] == lakedr_aws::control::DETAIL_TYPE)
+    );
+
+    // The export function on those events: job 14 rewritten, the catalog found unchanged.
+    for e in &events {
+        let out = handle_export(e, &c, &dest, &opts).await.unwrap();
+        let expect = if e["detail"]["kind"] == "jobs" { 1 } else { 0 };
+        assert_eq!(out["written"], expect, "{e}: {out}");
+    }
+    let latest = dest.latest().await.unwrap().unwrap().0;
+    let job: Value =
+        serde_json::from_slice(&dest.read(&latest.objects["jobs/14"].file).await.unwrap()).unwrap();
+    assert_eq!(job["settings"]["timeout_seconds"], 3600);
+
+    // The file is overwritten in place with one more record: only that one is published, and
+    // the job it deletes becomes a tombstone.
+    lines.push(audit_line(
+        "jobs",
+        "delete",
+        "req-7",
+        json!({"job_id": "12"}),
+        200,
+    ));
+    put(lines.join("\n")).await;
+    fake.control("DELETE", "/_fake/jobs/12", &Value::Null);
+    // This time the file arrives as the EventBridge "Object Created" sample of events/.
+    let sample = |name: &str| -> Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(lakedr_tests::repo_root().join("events").join(name)).unwrap(),
+        )
+        .unwrap()
+    };
+    let object_created = sample("audit-events-eventbridge-object-created.json");
+    assert_eq!(object_created["detail"]["object"]["key"], key);
+    let report = handle_audit(&object_created, &stores, &state, &publisher)
+        .await
+        .unwrap();
+    assert_eq!(report["files"][0]["published"], 1, "{report}");
+    let events = received(&moto, &queue).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["detail"]["id"], "12");
+    let out = handle_export(&events[0], &c, &dest, &opts).await.unwrap();
+    assert_eq!(out["deleted"], 2, "{out}");
+    assert!(
+        dest.latest()
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .tombstones
+            .contains_key("jobs/12")
+    );
+    // The change-event sample names the same deletion: nothing more to do.
+    let out = handle_export(
+        &sample("control-plane-export-change.json"),
+        &c,
+        &dest,
+        &opts,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (out["written"].as_u64(), out["deleted"].as_u64()),
+        (Some(0), Some(0)),
+        "{out}"
+    );
+
+    // The schedule's input (the sample) runs a full export, which finds nothing new.
+    let out = handle_export(
+        &sample("control-plane-export-schedule.json"),
+        &c,
+        &dest,
+        &opts,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (out["mode"].as_str(), out["written"].as_u64()),
+        (Some("full"), Some(0)),
+        "{out}"
+    );
 }

@@ -176,6 +176,9 @@ destination = "s3://dr-lakehouse/warehouse/"
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("replicator") && !name.starts_with("ordered-sync") {
+            continue; // the control-plane samples run in control.rs
+        }
         let payload: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
                 .unwrap_or_else(|e| panic!("{name}: {e}"));

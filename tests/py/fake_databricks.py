@@ -12,7 +12,8 @@ tasks. Authentication: a personal access token, or OAuth machine-to-machine at `
 so the tests can show it never leaves.
 
 Control endpoints (under `/_fake/`, no authentication): `POST /_fake/faults` sets throttling
-(429 with Retry-After), server errors (503), slow responses and token lifetime; `POST
+(429 with Retry-After), server errors (503, or 500 always for some paths), slow responses
+and token lifetime; `POST
 /_fake/expire-tokens`; `POST /_fake/jobs/<id>` replaces a job's settings; `DELETE
 /_fake/jobs/<id>` deletes it; `GET /_fake/stats` counts calls, throttled calls, retries that came
 before their Retry-After, token requests and secret reads.
@@ -138,7 +139,7 @@ class Workspace:
         }
         # Faults and statistics.
         self.faults = {"throttle_every": 0, "error_every": 0, "slow_every": 0, "slow_ms": 0, "token_ttl": 3600,
-                       "retry_after": 1}
+                       "retry_after": 1, "fail_paths": []}
         self.tokens = {}
         self.stats = {"calls": 0, "throttled": 0, "errors": 0, "early_retries": 0, "token_requests": 0,
                       "secret_reads": 0, "unauthorized": 0}
@@ -212,6 +213,9 @@ class Handler(BaseHTTPRequestHandler):
             now = time.monotonic()
             if self.path in ws.not_before and now < ws.not_before[self.path]:
                 ws.stats["early_retries"] += 1
+            if any(self.path.startswith(p) for p in f["fail_paths"]):
+                ws.stats["errors"] += 1
+                return self.send(500, {"error_code": "INTERNAL_ERROR", "message": "Failing on purpose."})
             if f["throttle_every"] and n % f["throttle_every"] == 0:
                 ws.stats["throttled"] += 1
                 ws.not_before[self.path] = now + f["retry_after"] - 0.05
@@ -358,6 +362,18 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"repos": ws.repos}
         if path == "/api/2.1/unity-catalog/metastore_summary":
             return 200, ws.metastore
+        if path.startswith("/api/2.1/unity-catalog/catalogs/"):
+            name = urllib.parse.unquote(path.rsplit("/", 1)[1])
+            found = next((c for c in ws.catalogs if c["name"] == name), None)
+            return (200, found) if found else (404, {"error_code": "CATALOG_DOES_NOT_EXIST", "message": f"Catalog '{name}' does not exist."})
+        if path.startswith("/api/2.1/unity-catalog/schemas/"):
+            name = urllib.parse.unquote(path.rsplit("/", 1)[1])
+            found = next((x for x in ws.schemas if x["full_name"] == name), None)
+            return (200, found) if found else (404, {"error_code": "SCHEMA_DOES_NOT_EXIST", "message": f"Schema '{name}' does not exist."})
+        if path.startswith("/api/2.0/sql/warehouses/"):
+            wid = path.rsplit("/", 1)[1]
+            found = next((w for w in ws.warehouses.get("endpoints", []) if w["id"] == wid), None)
+            return (200, found) if found else (404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"Warehouse {wid} does not exist."})
         if path == "/api/2.1/unity-catalog/catalogs":
             return 200, page(ws.catalogs, "catalogs", q.get("page_token"), size(1000, "max_results"))
         if path == "/api/2.1/unity-catalog/schemas":

@@ -95,11 +95,9 @@ impl Moto {
         req.send().await.unwrap().queue_url().unwrap().to_string()
     }
 
-    /// S3 event notifications of `bucket` to the standard queue at `queue_url`.
-    pub async fn notify(&self, bucket: &str, queue_url: &str) {
-        use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
-        let arn = self
-            .sqs()
+    /// The ARN of the queue at `queue_url`.
+    pub async fn queue_arn(&self, queue_url: &str) -> String {
+        self.sqs()
             .get_queue_attributes()
             .queue_url(queue_url)
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
@@ -108,7 +106,13 @@ impl Moto {
             .unwrap()
             .attributes()
             .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
-            .clone();
+            .clone()
+    }
+
+    /// S3 event notifications of `bucket` to the standard queue at `queue_url`.
+    pub async fn notify(&self, bucket: &str, queue_url: &str) {
+        use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
+        let arn = self.queue_arn(queue_url).await;
         let qc = QueueConfiguration::builder()
             .queue_arn(arn)
             .events(Event::S3ObjectCreated)

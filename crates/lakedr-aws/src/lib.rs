@@ -5,6 +5,7 @@
 //! `AWS_ENDPOINT_URL_SQS` variables (read by `aws-config`), so tests point the very same code at
 //! a server on loopback.
 
+pub mod control;
 mod error;
 mod s3;
 mod sqs;

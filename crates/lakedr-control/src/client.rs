@@ -155,13 +155,22 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The object asked for does not exist (deleted since it was listed).
+    /// The object asked for does not exist (deleted since it was listed). An unknown
+    /// endpoint is not a missing object: it must never turn into a tombstone.
     pub fn is_not_found(&self) -> bool {
         match self {
-            ApiError::Status { status, code, .. } => {
-                *status == 404
-                    || code == "RESOURCE_DOES_NOT_EXIST"
-                    || (*status == 400 && code == "INVALID_PARAMETER_VALUE")
+            ApiError::Status {
+                status,
+                code,
+                message,
+                ..
+            } => {
+                code.ends_with("DOES_NOT_EXIST")
+                    || code == "NOT_FOUND"
+                    || (*status == 404 && code.is_empty())
+                    || (*status == 400
+                        && code == "INVALID_PARAMETER_VALUE"
+                        && message.contains("does not exist"))
             }
             _ => false,
         }

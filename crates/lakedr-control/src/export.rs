@@ -227,13 +227,24 @@ pub async fn export_full(
         for o in &walk.objects {
             seen.insert(format!("{}/{}", o.kind, o.id));
         }
-        // Gone: in the previous manifest, of a kind listed completely, not seen now.
+        // Gone: in the previous manifest, of a kind listed completely, not seen now, and not
+        // an object (or the permissions or grants of one) that failed to be read this run.
+        let unreadable = |key: &str| {
+            walk.errors.iter().any(|e| {
+                !e.id.is_empty() && {
+                    let (kind, id) = key.split_once('/').unwrap_or((key, ""));
+                    id == e.id
+                        || (matches!(kind, "permissions" | "grants")
+                            && id.ends_with(&format!("/{}", e.id)))
+                }
+            })
+        };
         let gone: Vec<String> = next
             .objects
             .keys()
             .filter(|k| {
                 let kind = k.split('/').next().unwrap_or_default();
-                walk.complete.contains(&kind) && !seen.contains(*k)
+                walk.complete.contains(&kind) && !seen.contains(*k) && !unreadable(k)
             })
             .cloned()
             .collect();

@@ -532,6 +532,9 @@ pub async fn walk_all(c: &DatabricksClient, concurrency: usize) -> Walk {
         }
         Err(e) => walk.fail("secret_scopes", "", &e),
     }
+    // A kind whose listing failed is not complete (the `complete` list only names kinds
+    // listed); an object that could not be read is kept from becoming a tombstone by
+    // `export_full`, which sees its error.
     // Permissions and grants were read with their objects: complete when all of those were.
     if [
         "jobs",

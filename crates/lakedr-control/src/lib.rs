@@ -6,6 +6,7 @@
 //! their ACLs only.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod audit;
 pub mod client;
 pub mod export;
 pub mod kinds;
