@@ -14,5 +14,6 @@ fi
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== Lambda builds (arm64, release)"
-cargo lambda build --release --arm64 --locked --package replicator --package ordered-sync
+cargo lambda build --release --arm64 --locked --package replicator --package ordered-sync \
+  --package audit-events --package control-plane-export
 ls -l target/lambda/*/bootstrap
