@@ -102,6 +102,14 @@ pub fn config_from_env() -> lakedr::Result<Config> {
     }
 }
 
+/// A required, non-empty environment variable, or an error naming it.
+pub fn required_env(name: &str) -> Result<String, String> {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| format!("{name} is not set"))
+}
+
 /// JSON logs for Lambda (CloudWatch Logs Insights can query the fields), level from `RUST_LOG`.
 pub fn init_lambda_tracing() {
     tracing_subscriber::fmt()

@@ -4,8 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
@@ -35,25 +36,9 @@ fn config(dr: &Path) -> PathBuf {
     path
 }
 
+/// Local directories only.
 fn lakedr(config: &Path, args: &[&str]) -> (bool, Value) {
-    // Local directories only: no region lookup on the instance metadata endpoint.
-    let out = Command::new(env!("CARGO_BIN_EXE_lakedr"))
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .arg("--config")
-        .arg(config)
-        .arg("--json")
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: not JSON ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.success(), json)
+    common::lakedr(config, &[], args)
 }
 
 #[test]

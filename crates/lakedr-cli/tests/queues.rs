@@ -4,8 +4,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use std::path::Path;
-use std::process::Command;
 
 use lakedr_tests::rig::{DR, PREFIX, Rig, TableCase, config_text};
 use lakedr_tests::write_order::write_order;
@@ -26,28 +27,14 @@ fn config_file(rig: &Rig, dir: &Path) -> std::path::PathBuf {
     path
 }
 
-/// Runs the CLI against the rig's moto server; (exit success, stdout as JSON).
+/// Runs the CLI against the rig's moto server.
 fn lakedr(rig: &Rig, config: &Path, args: &[&str]) -> (bool, Value) {
-    let out = Command::new(env!("CARGO_BIN_EXE_lakedr"))
-        .env("AWS_ENDPOINT_URL", &rig.moto.endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .arg("--config")
-        .arg(config)
-        .arg("--json")
-        .args(args)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: not JSON ({e}): {stdout}\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out.status.success(), json)
+    let env = [
+        ("AWS_ENDPOINT_URL", rig.moto.endpoint.as_str()),
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+    ];
+    common::lakedr(config, &env, args)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

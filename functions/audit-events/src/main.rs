@@ -13,10 +13,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
 fn env(name: &str) -> Result<String, Error> {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| Error::from(format!("{name} is not set")))
+    lakedr_aws::required_env(name).map_err(Error::from)
 }
 
 #[tokio::main]

@@ -1,0 +1,29 @@
+//! Running the built `lakedr` binary in the CLI tests.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+/// `lakedr --config CONFIG --json ARGS...` with `env` set (and no instance-metadata lookups);
+/// (exit success, stdout as JSON).
+pub fn lakedr(config: &Path, env: &[(&str, &str)], args: &[&str]) -> (bool, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lakedr"))
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .envs(env.iter().copied())
+        .arg("--config")
+        .arg(config)
+        .arg("--json")
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: not JSON ({e}): {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.success(), json)
+}
