@@ -285,16 +285,9 @@ pub async fn export_one(
                 host: client.host().to_string(),
             },
             None => {
-                // The object and what hangs on it (permissions, grants) are gone.
+                // The object and what hangs on it (its permissions or grants) are gone.
                 let mut gone = vec![key.clone()];
-                for k in base.objects.keys() {
-                    if k.starts_with("permissions/") || k.starts_with("grants/") {
-                        let rest = k.split_once('/').map(|x| x.1).unwrap_or_default();
-                        if rest.ends_with(&format!("/{id}")) {
-                            gone.push(k.clone());
-                        }
-                    }
-                }
+                gone.extend(kinds::dependents(kind, id));
                 Plan {
                     base,
                     upserts: Vec::new(),

@@ -697,6 +697,19 @@ async fn walk_unity_catalog(c: &DatabricksClient, n: usize, walk: &mut Walk) {
     }
 }
 
+/// The manifest keys of what [`read_one`] reads with an object: its permissions or grants.
+pub fn dependents(kind: &str, id: &str) -> Vec<String> {
+    match kind {
+        "jobs" => vec![format!("permissions/jobs/{id}")],
+        "clusters" => vec![format!("permissions/clusters/{id}")],
+        "sql_warehouses" => vec![format!("permissions/sql/warehouses/{id}")],
+        "catalogs" => vec![format!("grants/catalog/{id}")],
+        "schemas" => vec![format!("grants/schema/{id}")],
+        "tables" => vec![format!("grants/table/{id}")],
+        _ => Vec::new(),
+    }
+}
+
 /// Reads one object (and its permissions or grants) after a change event. `Ok(None)`: it
 /// no longer exists.
 pub async fn read_one(
@@ -766,4 +779,28 @@ pub fn canonical(v: &Value) -> Vec<u8> {
     // serde_json's map keeps insertion order only with `preserve_order`; sorting first makes
     // the bytes canonical either way.
     serde_json::to_vec(&sort(v)).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deleted_object_takes_only_its_own_permissions() {
+        assert_eq!(dependents("jobs", "15"), vec!["permissions/jobs/15"]);
+        assert_eq!(
+            dependents("schemas", "sales.orders"),
+            vec!["grants/schema/sales.orders"]
+        );
+        assert!(dependents("notebooks", "/x").is_empty());
+    }
+
+    #[test]
+    fn canonical_json_sorts_keys_at_every_depth() {
+        let v = json!({"b": 1, "a": {"d": [{"z": 1, "y": 2}], "c": null}});
+        assert_eq!(
+            canonical(&v),
+            br#"{"a":{"c":null,"d":[{"y":2,"z":1}]},"b":1}"#
+        );
+    }
 }
