@@ -128,9 +128,7 @@ class Workspace:
         self.schemas = [{"name": "default", "catalog_name": "main", "full_name": "main.default", "owner": "admins"},
                         {"name": "orders", "catalog_name": "sales", "full_name": "sales.orders", "owner": "data-eng",
                          "comment": "order facts"}]
-        for i in range(n_tables):
-            pass  # tables are served from a formula below
-        self.n_tables = n_tables
+        self.n_tables = n_tables  # tables t00000... of sales.orders, made up when listed
         self.grants = {
             ("catalog", "main"): [{"principal": "account users", "privileges": ["USE_CATALOG"]}],
             ("catalog", "sales"): [{"principal": "data-eng", "privileges": ["USE_CATALOG", "CREATE_SCHEMA"]},
