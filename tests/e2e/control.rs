@@ -104,7 +104,11 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
         ("metastore", 1),
         ("catalogs", 2),
         ("schemas", 2),
-        ("grants", 4),
+        ("volumes", 2),
+        ("external_locations", 1),
+        ("storage_credentials", 1),
+        ("workspace_conf", 1),
+        ("grants", 7),
         ("secret_scopes", 1),
         ("secret_acls", 1),
     ] {
@@ -172,6 +176,10 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
         ("databricks_permissions", 7),
         ("databricks_secret_scope", 1),
         ("databricks_secret_acl", 1),
+        ("databricks_volume", 2),
+        ("databricks_external_location", 1),
+        ("databricks_storage_credential", 1),
+        ("databricks_workspace_conf", 1),
     ] {
         let got = report["resources"][ty].as_u64().unwrap_or(0);
         assert!(

@@ -128,12 +128,38 @@ class Workspace:
         self.schemas = [{"name": "default", "catalog_name": "main", "full_name": "main.default", "owner": "admins"},
                         {"name": "orders", "catalog_name": "sales", "full_name": "sales.orders", "owner": "data-eng",
                          "comment": "order facts"}]
+        self.volumes = [
+            {"name": "landing", "catalog_name": "sales", "schema_name": "orders", "full_name": "sales.orders.landing",
+             "volume_type": "MANAGED", "owner": "data-eng", "comment": "files as they arrive",
+             "volume_id": "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b", "created_at": 1700000000000, "created_by": "alice@example.com"},
+            {"name": "raw", "catalog_name": "sales", "schema_name": "orders", "full_name": "sales.orders.raw",
+             "volume_type": "EXTERNAL", "storage_location": "s3://sales-lake/raw/volume", "owner": "data-eng"},
+        ]
+        self.external_locations = [
+            {"name": "sales_raw", "url": "s3://sales-lake/raw", "credential_name": "sales_cred", "owner": "data-eng",
+             "read_only": False, "comment": "raw drops", "metastore_id": self.metastore["metastore_id"],
+             "created_at": 1700000000000, "created_by": "alice@example.com"},
+        ]
+        self.storage_credentials = [
+            {"name": "sales_cred", "owner": "admins", "read_only": False,
+             "aws_iam_role": {"role_arn": "arn:aws:iam::123456789012:role/uc-sales",
+                              "unity_catalog_iam_arn": "arn:aws:iam::414351767826:role/unity-catalog-prod-UCMasterRole",
+                              "external_id": "11111111-2222-3333-4444-555555555555"},
+             "id": "cred-1", "metastore_id": self.metastore["metastore_id"], "created_at": 1700000000000},
+        ]
+        self.workspace_conf = {"enableIpAccessLists": "true", "enableTokensConfig": "true", "maxTokenLifetimeDays": "90",
+                               "enableResultsDownloading": "false", "enableNotebookTableClipboard": "true",
+                               "enableExportNotebook": "false", "enableWebTerminal": None, "enableDbfsFileBrowser": "false",
+                               "enableVerboseAuditLogs": "true"}
         self.n_tables = n_tables  # tables t00000... of sales.orders, made up when listed
         self.grants = {
             ("catalog", "main"): [{"principal": "account users", "privileges": ["USE_CATALOG"]}],
             ("catalog", "sales"): [{"principal": "data-eng", "privileges": ["USE_CATALOG", "CREATE_SCHEMA"]},
                                    {"principal": "alice@example.com", "privileges": ["USE_CATALOG"]}],
             ("schema", "sales.orders"): [{"principal": "data-eng", "privileges": ["USE_SCHEMA", "SELECT", "MODIFY"]}],
+            ("volume", "sales.orders.landing"): [{"principal": "data-eng", "privileges": ["READ_VOLUME", "WRITE_VOLUME"]}],
+            ("external_location", "sales_raw"): [{"principal": "data-eng", "privileges": ["READ_FILES", "CREATE_EXTERNAL_TABLE"]}],
+            ("storage_credential", "sales_cred"): [{"principal": "admins", "privileges": ["CREATE_EXTERNAL_LOCATION"]}],
         }
         # Faults and statistics.
         self.faults = {"throttle_every": 0, "error_every": 0, "slow_every": 0, "slow_ms": 0, "token_ttl": 3600,
@@ -372,6 +398,24 @@ class Handler(BaseHTTPRequestHandler):
             wid = path.rsplit("/", 1)[1]
             found = next((w for w in ws.warehouses.get("endpoints", []) if w["id"] == wid), None)
             return (200, found) if found else (404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"Warehouse {wid} does not exist."})
+        if path == "/api/2.0/workspace-conf":
+            keys = q.get("keys", "").split(",")
+            unknown = [k for k in keys if k not in ws.workspace_conf]
+            if unknown:
+                return 400, {"error_code": "INVALID_PARAMETER_VALUE", "message": f"Invalid keys: {unknown}"}
+            return 200, {k: ws.workspace_conf[k] for k in keys}
+        for coll, attr, code in (("volumes", "full_name", "VOLUME"), ("external-locations", "name", "EXTERNAL_LOCATION"),
+                                 ("storage-credentials", "name", "STORAGE_CREDENTIAL")):
+            base = f"/api/2.1/unity-catalog/{coll}"
+            items = getattr(ws, coll.replace("-", "_"))
+            if path == base:
+                if coll == "volumes":
+                    items = [v for v in items if v["catalog_name"] == q.get("catalog_name") and v["schema_name"] == q.get("schema_name")]
+                return 200, page(items, coll.replace("-", "_"), q.get("page_token"), size(1000, "max_results"))
+            if path.startswith(base + "/"):
+                name = urllib.parse.unquote(path[len(base) + 1:])
+                found = next((x for x in items if x[attr] == name), None)
+                return (200, found) if found else (404, {"error_code": f"{code}_DOES_NOT_EXIST", "message": f"{name} does not exist."})
         if path == "/api/2.1/unity-catalog/catalogs":
             return 200, page(ws.catalogs, "catalogs", q.get("page_token"), size(1000, "max_results"))
         if path == "/api/2.1/unity-catalog/schemas":

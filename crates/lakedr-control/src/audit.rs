@@ -132,6 +132,9 @@ pub fn classify(r: &Value) -> Option<(&'static str, String)> {
                 "catalog" => "catalogs",
                 "schema" => "schemas",
                 "table" => "tables",
+                "volume" => "volumes",
+                "external_location" => "external_locations",
+                "storage_credential" => "storage_credentials",
                 _ => "grants",
             };
             (
@@ -143,6 +146,27 @@ pub fn classify(r: &Value) -> Option<(&'static str, String)> {
                 },
             )
         }
+        ("unityCatalog", "createVolume") => (
+            "volumes",
+            format!(
+                "{}.{}.{}",
+                id(&["catalog_name"])?,
+                id(&["schema_name"])?,
+                id(&["name"])?
+            ),
+        ),
+        ("unityCatalog", "updateVolume" | "deleteVolume") => {
+            ("volumes", id(&["full_name_arg", "name_arg", "full_name"])?)
+        }
+        ("unityCatalog", "createExternalLocation") => ("external_locations", id(&["name"])?),
+        ("unityCatalog", "updateExternalLocation" | "deleteExternalLocation") => {
+            ("external_locations", id(&["name_arg", "name"])?)
+        }
+        ("unityCatalog", "createStorageCredential") => ("storage_credentials", id(&["name"])?),
+        ("unityCatalog", "updateStorageCredential" | "deleteStorageCredential") => {
+            ("storage_credentials", id(&["name_arg", "name"])?)
+        }
+        ("workspace", "workspaceConfEdit") => ("workspace_conf", String::new()),
         ("unityCatalog", "createMetastore" | "updateMetastore" | "deleteMetastore") => {
             ("metastore", String::new())
         }
@@ -274,6 +298,10 @@ mod tests {
                 serde_json::json!({"securable_type": "SCHEMA", "securable_full_name": "sales.orders"}), 200),
             rec("unityCatalog", "createTable", "r7",
                 serde_json::json!({"catalog_name": "sales", "schema_name": "orders", "name": "t1"}), 200),
+            rec("unityCatalog", "createVolume", "r10",
+                serde_json::json!({"catalog_name": "sales", "schema_name": "orders", "name": "landing"}), 200),
+            rec("unityCatalog", "updatePermissions", "r11",
+                serde_json::json!({"securable_type": "EXTERNAL_LOCATION", "securable_full_name": "sales_raw"}), 200),
             rec("secrets", "putSecret", "r8", serde_json::json!({"scope": "s", "key": "k"}), 200),
             rec("brandNewService", "doThing", "r9", serde_json::json!({}), 200),
             "{not json".to_string(),
@@ -289,15 +317,17 @@ mod tests {
         assert_eq!(
             got,
             vec![
+                ("external_locations".into(), "sales_raw".into()),
                 ("jobs".into(), "12".into()),
                 ("jobs".into(), "77".into()),
                 ("schemas".into(), "sales.orders".into()),
                 ("tables".into(), "sales.orders.t1".into()),
+                ("volumes".into(), "sales.orders.landing".into()),
             ]
         );
         assert_eq!((p.duplicates, p.failed), (1, 1));
         assert_eq!(p.malformed.len(), 1);
-        assert_eq!(p.malformed[0].0, 11);
+        assert_eq!(p.malformed[0].0, 13);
         assert_eq!(p.ignored["jobs.get"], 1);
         assert_eq!(
             p.ignored["secrets.putSecret"], 1,
@@ -307,7 +337,7 @@ mod tests {
         // The same file again (overwritten in place): nothing new.
         let again = parse("1234567890", &text, &mut seen);
         assert!(
-            again.changes.is_empty() && again.duplicates == 6,
+            again.changes.is_empty() && again.duplicates == 8,
             "{again:?}"
         );
         assert_eq!(

@@ -30,6 +30,7 @@ pub struct ExportError {
 /// The kinds, in export order. Permissions and grants are kinds of their own, with the
 /// object's kind and id in their id.
 pub const KINDS: &[&str] = &[
+    "workspace_conf",
     "users",
     "groups",
     "group_members",
@@ -47,6 +48,9 @@ pub const KINDS: &[&str] = &[
     "catalogs",
     "schemas",
     "tables",
+    "volumes",
+    "external_locations",
+    "storage_credentials",
     "grants",
     "permissions",
     "secret_scopes",
@@ -262,6 +266,25 @@ async fn each<T, F, Fut>(
 pub async fn walk_all(c: &DatabricksClient, concurrency: usize) -> Walk {
     let mut walk = Walk::default();
     let n = concurrency;
+
+    // Workspace settings.
+    match c
+        .get(
+            "/api/2.0/workspace-conf",
+            &[("keys", &WORKSPACE_CONF_KEYS.join(","))],
+        )
+        .await
+    {
+        Ok(conf) => {
+            walk.objects.push(Obj {
+                kind: "workspace_conf",
+                id: "workspace".into(),
+                body: conf,
+            });
+            walk.complete.push("workspace_conf");
+        }
+        Err(e) => walk.fail("workspace_conf", "", &e),
+    }
 
     // Identities: users, groups and their members, service principals.
     for (kind, path) in [
@@ -550,9 +573,16 @@ pub async fn walk_all(c: &DatabricksClient, concurrency: usize) -> Walk {
     {
         walk.complete.push("permissions");
     }
-    if ["catalogs", "schemas", "tables"]
-        .iter()
-        .all(|k| walk.complete.contains(k))
+    if [
+        "catalogs",
+        "schemas",
+        "tables",
+        "volumes",
+        "external_locations",
+        "storage_credentials",
+    ]
+    .iter()
+    .all(|k| walk.complete.contains(k))
     {
         walk.complete.push("grants");
     }
@@ -647,8 +677,24 @@ async fn walk_unity_catalog(c: &DatabricksClient, n: usize, walk: &mut Walk) {
     .await;
     let mut tables = Vec::new();
     let mut tables_ok = true;
+    let mut volumes = Vec::new();
+    let mut volumes_ok = true;
     for (full, body) in &schema_names {
         let (cat, sch) = full.split_once('.').unwrap_or((full.as_str(), ""));
+        match list_paged(
+            c,
+            "/api/2.1/unity-catalog/volumes",
+            &[("catalog_name", cat), ("schema_name", sch)],
+            "volumes",
+        )
+        .await
+        {
+            Ok(items) => volumes.extend(items.into_iter().filter_map(|v| keyed(v, "full_name"))),
+            Err(e) => {
+                volumes_ok = false;
+                walk.fail("volumes", full, &e);
+            }
+        }
         match list_paged(
             c,
             "/api/2.1/unity-catalog/tables",
@@ -695,7 +741,73 @@ async fn walk_unity_catalog(c: &DatabricksClient, n: usize, walk: &mut Walk) {
     if tables_ok {
         walk.complete.push("tables");
     }
+    each(walk, "volumes", volumes, n, |full, body| async move {
+        let g = grants(c, "volume", &full).await?;
+        Ok(vec![
+            Obj {
+                kind: "volumes",
+                id: full,
+                body,
+            },
+            g,
+        ])
+    })
+    .await;
+    if volumes_ok {
+        walk.complete.push("volumes");
+    }
+    // Where external data lives, and the credentials Unity Catalog reaches it with (an IAM
+    // role's ARN, never a secret: the API returns none).
+    for (kind, path, items_key, securable) in [
+        (
+            "external_locations",
+            "/api/2.1/unity-catalog/external-locations",
+            "external_locations",
+            "external_location",
+        ),
+        (
+            "storage_credentials",
+            "/api/2.1/unity-catalog/storage-credentials",
+            "storage_credentials",
+            "storage_credential",
+        ),
+    ] {
+        match list_paged(c, path, &[], items_key).await {
+            Ok(items) => {
+                let items: Vec<(String, Value)> =
+                    items.into_iter().filter_map(|v| keyed(v, "name")).collect();
+                each(walk, kind, items, n, |name, body| async move {
+                    let g = grants(c, securable, &name).await?;
+                    Ok(vec![
+                        Obj {
+                            kind,
+                            id: name,
+                            body,
+                        },
+                        g,
+                    ])
+                })
+                .await;
+                walk.complete.push(kind);
+            }
+            Err(e) => walk.fail(kind, "", &e),
+        }
+    }
 }
+
+/// The workspace settings exported (`/api/2.0/workspace-conf`); asking for a key the
+/// workspace does not know fails the whole call, so only long-standing keys are asked for.
+pub const WORKSPACE_CONF_KEYS: &[&str] = &[
+    "enableIpAccessLists",
+    "enableTokensConfig",
+    "maxTokenLifetimeDays",
+    "enableResultsDownloading",
+    "enableNotebookTableClipboard",
+    "enableExportNotebook",
+    "enableWebTerminal",
+    "enableDbfsFileBrowser",
+    "enableVerboseAuditLogs",
+];
 
 /// The manifest keys of what [`read_one`] reads with an object: its permissions or grants.
 pub fn dependents(kind: &str, id: &str) -> Vec<String> {
@@ -706,6 +818,9 @@ pub fn dependents(kind: &str, id: &str) -> Vec<String> {
         "catalogs" => vec![format!("grants/catalog/{id}")],
         "schemas" => vec![format!("grants/schema/{id}")],
         "tables" => vec![format!("grants/table/{id}")],
+        "volumes" => vec![format!("grants/volume/{id}")],
+        "external_locations" => vec![format!("grants/external_location/{id}")],
+        "storage_credentials" => vec![format!("grants/storage_credential/{id}")],
         _ => Vec::new(),
     }
 }
@@ -740,6 +855,17 @@ pub async fn read_one(
                 Obj { kind: "tables", id: id.into(), body: strip_volatile(c.get(&format!("/api/2.1/unity-catalog/tables/{}", enc(id)), &[]).await?) },
                 grants(c, "table", id).await?,
             ],
+            "volumes" | "external_locations" | "storage_credentials" => {
+                let (path, securable, k) = match kind {
+                    "volumes" => ("volumes", "volume", "volumes"),
+                    "external_locations" => ("external-locations", "external_location", "external_locations"),
+                    _ => ("storage-credentials", "storage_credential", "storage_credentials"),
+                };
+                vec![
+                    Obj { kind: k, id: id.into(), body: c.get(&format!("/api/2.1/unity-catalog/{path}/{}", enc(id)), &[]).await? },
+                    grants(c, securable, id).await?,
+                ]
+            }
             other => {
                 return Err(ApiError::Config(format!(
                     "kind `{other}` is exported by the full export only (one object of it cannot be read alone)"

@@ -268,11 +268,54 @@ pub fn resources(o: &Obj) -> Vec<(&'static str, String, Value)> {
             }
             one("databricks_schema", name("schema", &o.id), m)
         }
+        "volumes" => {
+            let mut m = fit_resource("databricks_volume", b);
+            if let Some(c) = b["catalog_name"].as_str() {
+                m.insert("catalog_name".into(), json!(format!("${{databricks_catalog.{}.name}}", name("catalog", c))));
+            }
+            one("databricks_volume", name("volume", &o.id), m)
+        }
+        "external_locations" => {
+            let mut m = fit_resource("databricks_external_location", b);
+            if let Some(cred) = b["credential_name"].as_str() {
+                m.insert(
+                    "credential_name".into(),
+                    json!(format!("${{databricks_storage_credential.{}.name}}", name("credential", cred))),
+                );
+            }
+            one("databricks_external_location", name("location", &o.id), m)
+        }
+        "storage_credentials" => one(
+            "databricks_storage_credential",
+            name("credential", &o.id),
+            fit_resource("databricks_storage_credential", b),
+        ),
+        "workspace_conf" => {
+            let config: Map<String, Value> = b
+                .as_object()
+                .into_iter()
+                .flatten()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), json!(s))))
+                .collect();
+            if config.is_empty() {
+                return Vec::new();
+            }
+            let mut m = Map::new();
+            m.insert("custom_config".into(), Value::Object(config));
+            one("databricks_workspace_conf", name("workspace_conf", &o.id), m)
+        }
         "grants" => {
             let Some((securable, full)) = o.id.split_once('/') else { return Vec::new() };
             let target = match securable {
                 "catalog" => json!(format!("${{databricks_catalog.{}.name}}", name("catalog", full))),
                 "schema" => json!(format!("${{databricks_schema.{}.id}}", name("schema", full))),
+                "volume" => json!(format!("${{databricks_volume.{}.id}}", name("volume", full))),
+                "external_location" => {
+                    json!(format!("${{databricks_external_location.{}.id}}", name("location", full)))
+                }
+                "storage_credential" => {
+                    json!(format!("${{databricks_storage_credential.{}.id}}", name("credential", full)))
+                }
                 "table" => json!(full),
                 _ => return Vec::new(),
             };
