@@ -48,8 +48,27 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 }
 
 /// Builds the handler context: an S3 client if any rule uses S3, SQS clients for the queues.
+/// A configuration with only local directories and no queues loads no AWS configuration at
+/// all (no region or credential lookups, which would probe the instance metadata endpoint).
 pub async fn build_context(config: Config) -> Context {
-    build_context_with(config, &sdk_config().await)
+    let q = &config.queues;
+    let needs_aws = config.uses_s3()
+        || [
+            &q.events_url,
+            &q.ordered_url,
+            &q.dead_letter_url,
+            &q.ordered_dead_letter_url,
+        ]
+        .iter()
+        .any(|u| u.is_some());
+    let sdk = if needs_aws {
+        sdk_config().await
+    } else {
+        aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .build()
+    };
+    build_context_with(config, &sdk)
 }
 
 /// [`build_context`] with a given SDK configuration.

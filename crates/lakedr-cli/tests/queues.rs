@@ -33,6 +33,8 @@ fn lakedr(rig: &Rig, config: &Path, args: &[&str]) -> (bool, Value) {
         ("AWS_ENDPOINT_URL", rig.moto.endpoint.as_str()),
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
     ];
     common::lakedr(config, &env, args)
 }

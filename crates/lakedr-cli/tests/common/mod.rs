@@ -5,12 +5,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-/// `lakedr --config CONFIG --json ARGS...` with `env` set (and no instance-metadata lookups);
-/// (exit success, stdout as JSON).
+/// `lakedr --config CONFIG --json ARGS...` with `env` set; (exit success, stdout as JSON).
 pub fn lakedr(config: &Path, env: &[(&str, &str)], args: &[&str]) -> (bool, Value) {
     let out = Command::new(env!("CARGO_BIN_EXE_lakedr"))
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
         .envs(env.iter().copied())
         .arg("--config")
         .arg(config)
