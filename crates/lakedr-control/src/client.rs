@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bytes::Bytes;
-use http::{Method, Request, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, Request, StatusCode, Uri, header};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -236,39 +236,37 @@ impl DatabricksClient {
             endpoint.extend(utf8_percent_encode(v, QUERY));
         }
         let url = format!("{}{endpoint}", self.cfg.host);
-        let mut last = String::new();
+        let uri: Uri = url
+            .parse()
+            .map_err(|e| ApiError::Config(format!("{url}: {e}")))?;
         let mut refreshed = false;
-        let attempts = self.cfg.max_attempts.max(1);
-        let mut attempt = 0;
-        while attempt < attempts {
-            attempt += 1;
-            self.pace().await;
+        loop {
             let bearer = self.bearer().await?;
-            let req = Request::builder()
-                .method(Method::GET)
-                .uri(&url)
-                .header(header::AUTHORIZATION, format!("Bearer {bearer}"))
-                .header(
-                    header::USER_AGENT,
-                    concat!("lakedr/", env!("CARGO_PKG_VERSION")),
-                )
-                .body(Full::new(Bytes::new()))
-                .map_err(|e| ApiError::Config(format!("{url}: {e}")))?;
-            let (status, retry_after, body) = match self.send(req).await {
-                Ok(r) => r,
-                Err(e) => {
-                    last = e;
-                    self.backoff(attempt, None).await;
-                    continue;
-                }
-            };
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::AUTHORIZATION,
+                HeaderValue::from_str(&format!("Bearer {bearer}")).map_err(|_| {
+                    ApiError::Config("the token is not a valid header value".into())
+                })?,
+            );
+            headers.insert(
+                header::USER_AGENT,
+                HeaderValue::from_static(concat!("lakedr/", env!("CARGO_PKG_VERSION"))),
+            );
+            let (status, body) = self
+                .send_retrying(Method::GET, &uri, &headers, Bytes::new())
+                .await
+                .map_err(|last| ApiError::Exhausted {
+                    endpoint: endpoint.clone(),
+                    attempts: self.cfg.max_attempts.max(1),
+                    last,
+                })?;
             if status.is_success() {
                 return serde_json::from_slice(&body).map_err(|e| ApiError::NotJson {
                     endpoint,
                     detail: e.to_string(),
                 });
             }
-            let (code, message) = error_fields(&body);
             if (status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN)
                 && matches!(self.cfg.auth, Auth::OAuth { .. })
                 && !refreshed
@@ -280,17 +278,10 @@ impl DatabricksClient {
                 if cached.as_ref().is_some_and(|(t, _)| *t == bearer) {
                     *cached = None;
                 }
-                drop(cached);
                 refreshed = true;
-                attempt -= 1;
                 continue;
             }
-            if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                last = format!("HTTP {} {code}: {message}", status.as_u16());
-                tracing::debug!(%endpoint, %last, ?retry_after, "retrying");
-                self.backoff(attempt, retry_after).await;
-                continue;
-            }
+            let (code, message) = error_fields(&body);
             return Err(ApiError::Status {
                 endpoint,
                 status: status.as_u16(),
@@ -298,11 +289,42 @@ impl DatabricksClient {
                 message,
             });
         }
-        Err(ApiError::Exhausted {
-            endpoint,
-            attempts,
-            last,
-        })
+    }
+
+    /// Sends a request, paced, until the answer is neither a 429, a 5xx nor a transport
+    /// failure, backing off between attempts; `Err` holds the last failure once the attempts
+    /// are spent. The one retry loop of the client: API calls and token requests both go here.
+    async fn send_retrying(
+        &self,
+        method: Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+        body: Bytes,
+    ) -> Result<(StatusCode, Bytes), String> {
+        let mut last = String::new();
+        for attempt in 1..=self.cfg.max_attempts.max(1) {
+            self.pace().await;
+            let mut req = Request::new(Full::new(body.clone()));
+            *req.method_mut() = method.clone();
+            *req.uri_mut() = uri.clone();
+            *req.headers_mut() = headers.clone();
+            match self.send(req).await {
+                Err(e) => {
+                    last = e;
+                    self.backoff(attempt, None).await;
+                }
+                Ok((status, retry_after, body))
+                    if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() =>
+                {
+                    let (code, message) = error_fields(&body);
+                    last = format!("HTTP {} {code}: {message}", status.as_u16());
+                    tracing::debug!(%uri, %last, ?retry_after, "retrying");
+                    self.backoff(attempt, retry_after).await;
+                }
+                Ok((status, _, body)) => return Ok((status, body)),
+            }
+        }
+        Err(last)
     }
 
     /// One attempt: status, `Retry-After` and the whole body, within the attempt timeout.
@@ -386,50 +408,45 @@ impl DatabricksClient {
             return Ok(t.clone());
         }
         let endpoint = format!("{}/oidc/v1/token", self.cfg.host);
+        let token_error = |detail: String| ApiError::Token {
+            endpoint: endpoint.clone(),
+            detail,
+        };
+        let uri: Uri = endpoint.parse().map_err(|e| token_error(format!("{e}")))?;
         let basic = base64::engine::general_purpose::STANDARD
             .encode(format!("{client_id}:{client_secret}"));
-        let mut last = String::new();
-        for attempt in 1..=self.cfg.max_attempts.max(1) {
-            self.pace().await;
-            let req = Request::builder()
-                .method(Method::POST)
-                .uri(&endpoint)
-                .header(header::AUTHORIZATION, format!("Basic {basic}"))
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Full::new(Bytes::from_static(
-                    b"grant_type=client_credentials&scope=all-apis",
-                )))
-                .map_err(|e| ApiError::Config(format!("{endpoint}: {e}")))?;
-            let (status, retry_after, body) = match self.send(req).await {
-                Ok(r) => r,
-                Err(e) => {
-                    last = e;
-                    self.backoff(attempt, None).await;
-                    continue;
-                }
-            };
-            if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                last = format!("HTTP {}", status.as_u16());
-                self.backoff(attempt, retry_after).await;
-                continue;
-            }
-            let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let (Some(token), true) = (v["access_token"].as_str(), status.is_success()) else {
-                return Err(ApiError::Token {
-                    endpoint,
-                    detail: format!("HTTP {}: {}", status.as_u16(), error_fields(&body).1),
-                });
-            };
-            let ttl = Duration::from_secs(v["expires_in"].as_u64().unwrap_or(3600));
-            // Renew a minute early (or at half the lifetime, for short-lived tokens).
-            let until = Instant::now() + ttl.saturating_sub(Duration::from_secs(60)).max(ttl / 2);
-            *cached = Some((token.to_string(), until));
-            return Ok(token.to_string());
-        }
-        Err(ApiError::Token {
-            endpoint,
-            detail: format!("gave up: {last}"),
-        })
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(&format!("Basic {basic}"))
+                .map_err(|_| token_error("the client id is not a valid header value".into()))?,
+        );
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        let (status, body) = self
+            .send_retrying(
+                Method::POST,
+                &uri,
+                &headers,
+                Bytes::from_static(b"grant_type=client_credentials&scope=all-apis"),
+            )
+            .await
+            .map_err(|last| token_error(format!("gave up: {last}")))?;
+        let v: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let (Some(token), true) = (v["access_token"].as_str(), status.is_success()) else {
+            return Err(token_error(format!(
+                "HTTP {}: {}",
+                status.as_u16(),
+                error_fields(&body).1
+            )));
+        };
+        let ttl = Duration::from_secs(v["expires_in"].as_u64().unwrap_or(3600));
+        // Renew a minute early (or at half the lifetime, for short-lived tokens).
+        let until = Instant::now() + ttl.saturating_sub(Duration::from_secs(60)).max(ttl / 2);
+        *cached = Some((token.to_string(), until));
+        Ok(token.to_string())
     }
 }
 
