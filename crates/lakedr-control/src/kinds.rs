@@ -67,6 +67,20 @@ pub struct Walk {
 }
 
 impl Walk {
+    /// A kind's listing: its items, the kind marked complete; or the failure recorded.
+    fn listed<T>(&mut self, kind: &'static str, r: Result<T, ApiError>) -> Option<T> {
+        match r {
+            Ok(v) => {
+                self.complete.push(kind);
+                Some(v)
+            }
+            Err(e) => {
+                self.fail(kind, "", &e);
+                None
+            }
+        }
+    }
+
     fn fail(&mut self, kind: &str, id: &str, e: &ApiError) {
         self.errors.push(ExportError {
             kind: kind.into(),
@@ -234,6 +248,30 @@ async fn grants(c: &DatabricksClient, securable: &str, full_name: &str) -> Resul
     })
 }
 
+/// An object and its object permissions (`/api/2.0/permissions/<api_kind>/<id>`).
+async fn with_permissions(
+    c: &DatabricksClient,
+    kind: &'static str,
+    id: String,
+    body: Value,
+    api_kind: &str,
+) -> Result<Vec<Obj>, ApiError> {
+    let acl = permissions(c, api_kind, &id).await?;
+    Ok(vec![Obj { kind, id, body }, acl])
+}
+
+/// An object and its Unity Catalog grants.
+async fn with_grants(
+    c: &DatabricksClient,
+    kind: &'static str,
+    id: String,
+    body: Value,
+    securable: &str,
+) -> Result<Vec<Obj>, ApiError> {
+    let g = grants(c, securable, &id).await?;
+    Ok(vec![Obj { kind, id, body }, g])
+}
+
 /// Reads many objects with bounded concurrency; failures are recorded, not fatal.
 async fn each<T, F, Fut>(
     walk: &mut Walk,
@@ -268,22 +306,19 @@ pub async fn walk_all(c: &DatabricksClient, concurrency: usize) -> Walk {
     let n = concurrency;
 
     // Workspace settings.
-    match c
-        .get(
+    if let Some(conf) = walk.listed(
+        "workspace_conf",
+        c.get(
             "/api/2.0/workspace-conf",
             &[("keys", &WORKSPACE_CONF_KEYS.join(","))],
         )
-        .await
-    {
-        Ok(conf) => {
-            walk.objects.push(Obj {
-                kind: "workspace_conf",
-                id: "workspace".into(),
-                body: conf,
-            });
-            walk.complete.push("workspace_conf");
-        }
-        Err(e) => walk.fail("workspace_conf", "", &e),
+        .await,
+    ) {
+        walk.objects.push(Obj {
+            kind: "workspace_conf",
+            id: "workspace".into(),
+            body: conf,
+        });
     }
 
     // Identities: users, groups and their members, service principals.
@@ -295,109 +330,85 @@ pub async fn walk_all(c: &DatabricksClient, concurrency: usize) -> Walk {
             "/api/2.0/preview/scim/v2/ServicePrincipals",
         ),
     ] {
-        match list_scim(c, path).await {
-            Ok(items) => {
-                for v in items {
-                    let Some(id) = as_id(&v["id"]) else { continue };
-                    if kind == "groups" {
-                        for m in v["members"].as_array().into_iter().flatten() {
-                            if let Some(mid) = as_id(&m["value"]) {
-                                walk.objects.push(Obj {
+        if let Some(items) = walk.listed(kind, list_scim(c, path).await) {
+            for v in items {
+                let Some(id) = as_id(&v["id"]) else { continue };
+                if kind == "groups" {
+                    for m in v["members"].as_array().into_iter().flatten() {
+                        if let Some(mid) = as_id(&m["value"]) {
+                            walk.objects.push(Obj {
                                     kind: "group_members",
                                     id: format!("{id}/{mid}"),
                                     body: json!({"group_id": id, "group": v["displayName"],
                                                  "member_id": mid, "member": m["display"], "ref": m["$ref"]}),
                                 });
-                            }
                         }
                     }
-                    walk.objects.push(Obj { kind, id, body: v });
                 }
-                walk.complete.push(kind);
-                if kind == "groups" {
-                    walk.complete.push("group_members");
-                }
+                walk.objects.push(Obj { kind, id, body: v });
             }
-            Err(e) => walk.fail(kind, "", &e),
+            if kind == "groups" {
+                walk.complete.push("group_members");
+            }
         }
     }
 
     // Jobs: the list with their settings (100 jobs a page); only a job whose tasks or job
     // clusters were cut at 100 (`has_more`) is read again, page by page. Then permissions.
-    match list_paged(
-        c,
-        "/api/2.2/jobs/list",
-        &[("limit", "100"), ("expand_tasks", "true")],
+    if let Some(items) = walk.listed(
         "jobs",
-    )
-    .await
-    {
-        Ok(items) => {
-            let jobs: Vec<(String, Value)> = items
-                .into_iter()
-                .filter_map(|j| as_id(&j["job_id"]).map(|id| (id, j)))
-                .collect();
-            each(&mut walk, "jobs", jobs, n, |id, listed| async move {
-                let job = if listed["has_more"] == true {
-                    get_job(c, &id).await?
-                } else {
-                    job_shape(listed)
-                };
-                let acl = permissions(c, "jobs", &id).await?;
-                Ok(vec![
-                    Obj {
-                        kind: "jobs",
-                        id,
-                        body: job,
-                    },
-                    acl,
-                ])
-            })
-            .await;
-            walk.complete.push("jobs");
-        }
-        Err(e) => walk.fail("jobs", "", &e),
+        list_paged(
+            c,
+            "/api/2.2/jobs/list",
+            &[("limit", "100"), ("expand_tasks", "true")],
+            "jobs",
+        )
+        .await,
+    ) {
+        let jobs: Vec<(String, Value)> = items
+            .into_iter()
+            .filter_map(|j| as_id(&j["job_id"]).map(|id| (id, j)))
+            .collect();
+        each(&mut walk, "jobs", jobs, n, |id, listed| async move {
+            let job = if listed["has_more"] == true {
+                get_job(c, &id).await?
+            } else {
+                job_shape(listed)
+            };
+            with_permissions(c, "jobs", id, job, "jobs").await
+        })
+        .await;
     }
 
     // Interactive clusters (job clusters come and go with their runs), read whole.
-    match list_paged(
-        c,
-        "/api/2.1/clusters/list",
-        &[("page_size", "100")],
+    if let Some(items) = walk.listed(
         "clusters",
-    )
-    .await
-    {
-        Ok(items) => {
-            let ids: Vec<(String, ())> = items
-                .iter()
-                .filter(|v| {
-                    !matches!(
-                        v["cluster_source"].as_str(),
-                        Some("JOB" | "PIPELINE" | "PIPELINE_MAINTENANCE" | "MODELS")
-                    )
-                })
-                .filter_map(|v| as_id(&v["cluster_id"]))
-                .map(|id| (id, ()))
-                .collect();
-            each(&mut walk, "clusters", ids, n, |id, ()| async move {
-                let body = c
-                    .get("/api/2.1/clusters/get", &[("cluster_id", &id)])
-                    .await?;
-                let acl = permissions(c, "clusters", &id).await?;
-                Ok(vec![
-                    Obj {
-                        kind: "clusters",
-                        id,
-                        body: strip_volatile(body),
-                    },
-                    acl,
-                ])
+        list_paged(
+            c,
+            "/api/2.1/clusters/list",
+            &[("page_size", "100")],
+            "clusters",
+        )
+        .await,
+    ) {
+        let ids: Vec<(String, ())> = items
+            .iter()
+            .filter(|v| {
+                !matches!(
+                    v["cluster_source"].as_str(),
+                    Some("JOB" | "PIPELINE" | "PIPELINE_MAINTENANCE" | "MODELS")
+                )
             })
-            .await;
-            walk.complete.push("clusters");
-        }
-        Err(e) => walk.fail("clusters", "", &e),
+            .filter_map(|v| as_id(&v["cluster_id"]))
+            .map(|id| (id, ()))
+            .collect();
+        each(&mut walk, "clusters", ids, n, |id, ()| async move {
+            let body = c
+                .get("/api/2.1/clusters/get", &[("cluster_id", &id)])
+                .await?;
+            with_permissions(c, "clusters", id, strip_volatile(body), "clusters").await
+        })
+        .await;
     }
 
     // Cluster policies, instance pools, SQL warehouses: one list each, then permissions.
@@ -424,136 +435,108 @@ pub async fn walk_all(c: &DatabricksClient, concurrency: usize) -> Walk {
             "sql/warehouses",
         ),
     ] {
-        match c.get(path, &[]).await {
-            Ok(page) => {
-                // Older workspaces answer the warehouses list under its former name.
-                let list = page[items_key]
-                    .as_array()
-                    .or(page["endpoints"].as_array())
-                    .cloned()
-                    .unwrap_or_default();
-                let items: Vec<(String, Value)> = list
-                    .into_iter()
-                    .filter_map(|v| as_id(&v[id_key]).map(|id| (id, v)))
-                    .collect();
-                each(&mut walk, kind, items, n, |id, body| async move {
-                    let acl = permissions(c, acl_kind, &id).await?;
-                    Ok(vec![
-                        Obj {
-                            kind,
-                            id,
-                            body: strip_volatile(body),
-                        },
-                        acl,
-                    ])
-                })
-                .await;
-                walk.complete.push(kind);
-            }
-            Err(e) => walk.fail(kind, "", &e),
+        if let Some(page) = walk.listed(kind, c.get(path, &[]).await) {
+            // Older workspaces answer the warehouses list under its former name.
+            let list = page[items_key]
+                .as_array()
+                .or(page["endpoints"].as_array())
+                .cloned()
+                .unwrap_or_default();
+            let items: Vec<(String, Value)> = list
+                .into_iter()
+                .filter_map(|v| as_id(&v[id_key]).map(|id| (id, v)))
+                .collect();
+            each(&mut walk, kind, items, n, |id, body| {
+                with_permissions(c, kind, id, strip_volatile(body), acl_kind)
+            })
+            .await;
         }
     }
 
     // Notebooks, directories and files, from the root down, with their sources.
-    match walk_workspace(c, n).await {
-        Ok(items) => {
-            let items: Vec<(String, Value)> =
-                items.into_iter().filter_map(|v| keyed(v, "path")).collect();
-            each(&mut walk, "notebooks", items, n, |path, mut v| async move {
-                let oid = as_id(&v["object_id"]).unwrap_or_default();
-                let (kind, acl_kind) = match v["object_type"].as_str() {
-                    Some("DIRECTORY") => ("directories", "directories"),
-                    Some("NOTEBOOK") => ("notebooks", "notebooks"),
-                    _ => ("workspace_files", "files"),
-                };
-                if kind != "directories" {
-                    let src = c
-                        .get(
-                            "/api/2.0/workspace/export",
-                            &[("path", &path), ("format", "SOURCE")],
-                        )
-                        .await?;
-                    v["content"] = src["content"].clone();
-                }
-                let mut out = vec![Obj {
-                    kind,
-                    id: path,
-                    body: v,
-                }];
-                if !oid.is_empty() {
-                    out.push(permissions(c, acl_kind, &oid).await?);
-                }
-                Ok(out)
-            })
-            .await;
-            walk.complete
-                .extend(["notebooks", "directories", "workspace_files"]);
-        }
-        Err(e) => walk.fail("notebooks", "", &e),
+    if let Some(items) = walk.listed("notebooks", walk_workspace(c, n).await) {
+        let items: Vec<(String, Value)> =
+            items.into_iter().filter_map(|v| keyed(v, "path")).collect();
+        each(&mut walk, "notebooks", items, n, |path, mut v| async move {
+            let oid = as_id(&v["object_id"]).unwrap_or_default();
+            let (kind, acl_kind) = match v["object_type"].as_str() {
+                Some("DIRECTORY") => ("directories", "directories"),
+                Some("NOTEBOOK") => ("notebooks", "notebooks"),
+                _ => ("workspace_files", "files"),
+            };
+            if kind != "directories" {
+                let src = c
+                    .get(
+                        "/api/2.0/workspace/export",
+                        &[("path", &path), ("format", "SOURCE")],
+                    )
+                    .await?;
+                v["content"] = src["content"].clone();
+            }
+            let mut out = vec![Obj {
+                kind,
+                id: path,
+                body: v,
+            }];
+            if !oid.is_empty() {
+                out.push(permissions(c, acl_kind, &oid).await?);
+            }
+            Ok(out)
+        })
+        .await;
+        walk.complete.extend(["directories", "workspace_files"]);
     }
 
-    match list_paged(c, "/api/2.0/repos", &[], "repos").await {
-        Ok(items) => {
-            let items: Vec<(String, Value)> = items
-                .into_iter()
-                .filter_map(|v| as_id(&v["id"]).map(|id| (id, v)))
-                .collect();
-            each(&mut walk, "repos", items, n, |id, body| async move {
-                let acl = permissions(c, "repos", &id).await?;
-                Ok(vec![
-                    Obj {
-                        kind: "repos",
-                        id,
-                        body,
-                    },
-                    acl,
-                ])
-            })
-            .await;
-            walk.complete.push("repos");
-        }
-        Err(e) => walk.fail("repos", "", &e),
+    if let Some(items) = walk.listed("repos", list_paged(c, "/api/2.0/repos", &[], "repos").await) {
+        let items: Vec<(String, Value)> = items
+            .into_iter()
+            .filter_map(|v| as_id(&v["id"]).map(|id| (id, v)))
+            .collect();
+        each(&mut walk, "repos", items, n, |id, body| {
+            with_permissions(c, "repos", id, body, "repos")
+        })
+        .await;
     }
 
     walk_unity_catalog(c, n, &mut walk).await;
 
     // Secret scopes and who may read them. Never the secrets: no call here reads a value.
-    match c.get("/api/2.0/secrets/scopes/list", &[]).await {
-        Ok(page) => {
-            let items: Vec<(String, Value)> = page["scopes"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|v| keyed(v, "name"))
-                .collect();
-            each(
-                &mut walk,
-                "secret_scopes",
-                items,
-                n,
-                |scope, body| async move {
-                    let acls = c
-                        .get("/api/2.0/secrets/acls/list", &[("scope", &scope)])
-                        .await?;
-                    Ok(vec![
-                        Obj {
-                            kind: "secret_scopes",
-                            id: scope.clone(),
-                            body,
-                        },
-                        Obj {
-                            kind: "secret_acls",
-                            id: scope,
-                            body: acls,
-                        },
-                    ])
-                },
-            )
-            .await;
-            walk.complete.extend(["secret_scopes", "secret_acls"]);
-        }
-        Err(e) => walk.fail("secret_scopes", "", &e),
+    if let Some(page) = walk.listed(
+        "secret_scopes",
+        c.get("/api/2.0/secrets/scopes/list", &[]).await,
+    ) {
+        let items: Vec<(String, Value)> = page["scopes"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|v| keyed(v, "name"))
+            .collect();
+        each(
+            &mut walk,
+            "secret_scopes",
+            items,
+            n,
+            |scope, body| async move {
+                let acls = c
+                    .get("/api/2.0/secrets/acls/list", &[("scope", &scope)])
+                    .await?;
+                Ok(vec![
+                    Obj {
+                        kind: "secret_scopes",
+                        id: scope.clone(),
+                        body,
+                    },
+                    Obj {
+                        kind: "secret_acls",
+                        id: scope,
+                        body: acls,
+                    },
+                ])
+            },
+        )
+        .await;
+        walk.complete.push("secret_acls");
     }
     // A kind whose listing failed is not complete (the `complete` list only names kinds
     // listed); an object that could not be read is kept from becoming a tombstone by
@@ -726,31 +709,15 @@ async fn walk_unity_catalog(c: &DatabricksClient, n: usize, walk: &mut Walk) {
         Ok(vec![grants(c, "schema", &full).await?])
     })
     .await;
-    each(walk, "tables", tables, n, |full, body| async move {
-        let g = grants(c, "table", &full).await?;
-        Ok(vec![
-            Obj {
-                kind: "tables",
-                id: full,
-                body: strip_volatile(body),
-            },
-            g,
-        ])
+    each(walk, "tables", tables, n, |full, body| {
+        with_grants(c, "tables", full, strip_volatile(body), "table")
     })
     .await;
     if tables_ok {
         walk.complete.push("tables");
     }
-    each(walk, "volumes", volumes, n, |full, body| async move {
-        let g = grants(c, "volume", &full).await?;
-        Ok(vec![
-            Obj {
-                kind: "volumes",
-                id: full,
-                body,
-            },
-            g,
-        ])
+    each(walk, "volumes", volumes, n, |full, body| {
+        with_grants(c, "volumes", full, body, "volume")
     })
     .await;
     if volumes_ok {
@@ -772,25 +739,13 @@ async fn walk_unity_catalog(c: &DatabricksClient, n: usize, walk: &mut Walk) {
             "storage_credential",
         ),
     ] {
-        match list_paged(c, path, &[], items_key).await {
-            Ok(items) => {
-                let items: Vec<(String, Value)> =
-                    items.into_iter().filter_map(|v| keyed(v, "name")).collect();
-                each(walk, kind, items, n, |name, body| async move {
-                    let g = grants(c, securable, &name).await?;
-                    Ok(vec![
-                        Obj {
-                            kind,
-                            id: name,
-                            body,
-                        },
-                        g,
-                    ])
-                })
-                .await;
-                walk.complete.push(kind);
-            }
-            Err(e) => walk.fail(kind, "", &e),
+        if let Some(items) = walk.listed(kind, list_paged(c, path, &[], items_key).await) {
+            let items: Vec<(String, Value)> =
+                items.into_iter().filter_map(|v| keyed(v, "name")).collect();
+            each(walk, kind, items, n, |name, body| {
+                with_grants(c, kind, name, body, securable)
+            })
+            .await;
         }
     }
 }
@@ -809,20 +764,46 @@ pub const WORKSPACE_CONF_KEYS: &[&str] = &[
     "enableVerboseAuditLogs",
 ];
 
+/// Unity Catalog kinds that can be read one at a time: (kind, API collection, securable type
+/// of their grants).
+const UC_KINDS: &[(&str, &str, &str)] = &[
+    ("catalogs", "catalogs", "catalog"),
+    ("schemas", "schemas", "schema"),
+    ("tables", "tables", "table"),
+    ("volumes", "volumes", "volume"),
+    (
+        "external_locations",
+        "external-locations",
+        "external_location",
+    ),
+    (
+        "storage_credentials",
+        "storage-credentials",
+        "storage_credential",
+    ),
+];
+
+/// Workspace kinds that can be read one at a time: (kind, object path, permissions type).
+const PERMISSION_KINDS: &[(&str, &str, &str)] = &[
+    ("jobs", "/api/2.2/jobs/get", "jobs"),
+    ("clusters", "/api/2.1/clusters/get", "clusters"),
+    (
+        "sql_warehouses",
+        "/api/2.0/sql/warehouses",
+        "sql/warehouses",
+    ),
+];
+
 /// The manifest keys of what [`read_one`] reads with an object: its permissions or grants.
 pub fn dependents(kind: &str, id: &str) -> Vec<String> {
-    match kind {
-        "jobs" => vec![format!("permissions/jobs/{id}")],
-        "clusters" => vec![format!("permissions/clusters/{id}")],
-        "sql_warehouses" => vec![format!("permissions/sql/warehouses/{id}")],
-        "catalogs" => vec![format!("grants/catalog/{id}")],
-        "schemas" => vec![format!("grants/schema/{id}")],
-        "tables" => vec![format!("grants/table/{id}")],
-        "volumes" => vec![format!("grants/volume/{id}")],
-        "external_locations" => vec![format!("grants/external_location/{id}")],
-        "storage_credentials" => vec![format!("grants/storage_credential/{id}")],
-        _ => Vec::new(),
+    if let Some((_, _, securable)) = UC_KINDS.iter().find(|(k, ..)| *k == kind) {
+        return vec![format!("grants/{securable}/{id}")];
     }
+    PERMISSION_KINDS
+        .iter()
+        .filter(|(k, ..)| *k == kind)
+        .map(|(_, _, acl)| format!("permissions/{acl}/{id}"))
+        .collect()
 }
 
 /// Reads one object (and its permissions or grants) after a change event. `Ok(None)`: it
@@ -833,45 +814,24 @@ pub async fn read_one(
     id: &str,
 ) -> Result<Option<Vec<Obj>>, ApiError> {
     let r = async {
-        Ok::<_, ApiError>(match kind {
-            "jobs" => vec![Obj { kind: "jobs", id: id.into(), body: get_job(c, id).await? }, permissions(c, "jobs", id).await?],
-            "clusters" => vec![
-                Obj { kind: "clusters", id: id.into(), body: strip_volatile(c.get("/api/2.1/clusters/get", &[("cluster_id", id)]).await?) },
-                permissions(c, "clusters", id).await?,
-            ],
-            "sql_warehouses" => vec![
-                Obj { kind: "sql_warehouses", id: id.into(), body: strip_volatile(c.get(&format!("/api/2.0/sql/warehouses/{id}"), &[]).await?) },
-                permissions(c, "sql/warehouses", id).await?,
-            ],
-            "catalogs" => vec![
-                Obj { kind: "catalogs", id: id.into(), body: c.get(&format!("/api/2.1/unity-catalog/catalogs/{}", enc(id)), &[]).await? },
-                grants(c, "catalog", id).await?,
-            ],
-            "schemas" => vec![
-                Obj { kind: "schemas", id: id.into(), body: c.get(&format!("/api/2.1/unity-catalog/schemas/{}", enc(id)), &[]).await? },
-                grants(c, "schema", id).await?,
-            ],
-            "tables" => vec![
-                Obj { kind: "tables", id: id.into(), body: strip_volatile(c.get(&format!("/api/2.1/unity-catalog/tables/{}", enc(id)), &[]).await?) },
-                grants(c, "table", id).await?,
-            ],
-            "volumes" | "external_locations" | "storage_credentials" => {
-                let (path, securable, k) = match kind {
-                    "volumes" => ("volumes", "volume", "volumes"),
-                    "external_locations" => ("external-locations", "external_location", "external_locations"),
-                    _ => ("storage-credentials", "storage_credential", "storage_credentials"),
-                };
-                vec![
-                    Obj { kind: k, id: id.into(), body: c.get(&format!("/api/2.1/unity-catalog/{path}/{}", enc(id)), &[]).await? },
-                    grants(c, securable, id).await?,
-                ]
-            }
-            other => {
-                return Err(ApiError::Config(format!(
-                    "kind `{other}` is exported by the full export only (one object of it cannot be read alone)"
-                )));
-            }
-        })
+        if let Some(&(k, collection, securable)) = UC_KINDS.iter().find(|(k, ..)| *k == kind) {
+            let body = c
+                .get(&format!("/api/2.1/unity-catalog/{collection}/{}", enc(id)), &[])
+                .await?;
+            let body = if k == "tables" { strip_volatile(body) } else { body };
+            return with_grants(c, k, id.into(), body, securable).await;
+        }
+        let Some(&(k, path, acl)) = PERMISSION_KINDS.iter().find(|(k, ..)| *k == kind) else {
+            return Err(ApiError::Config(format!(
+                "kind `{kind}` is exported by the full export only (one object of it cannot be read alone)"
+            )));
+        };
+        let body = match k {
+            "jobs" => get_job(c, id).await?,
+            "clusters" => strip_volatile(c.get(path, &[("cluster_id", id)]).await?),
+            _ => strip_volatile(c.get(&format!("{path}/{id}"), &[]).await?),
+        };
+        with_permissions(c, k, id.into(), body, acl).await
     }
     .await;
     match r {
