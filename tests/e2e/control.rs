@@ -400,11 +400,7 @@ async fn oauth_throttling_errors_and_expired_tokens_change_nothing_exported() {
     // A moto S3 bucket as the DR destination.
     let moto = lakedr_tests::stack::Moto::start();
     moto.create_bucket("dr-control").await;
-    let stores = Stores::new(Some(std::sync::Arc::new(lakedr_aws::S3Store::new(
-        &moto.sdk(),
-        true,
-        lakedr::config::CopySettings::default(),
-    ))));
+    let stores = lakedr_aws::s3_stores(&moto.sdk(), true);
     let dest = Destination::new(
         stores,
         &ObjectUrl::s3("dr-control", "control-plane/"),
@@ -523,11 +519,7 @@ async fn audit_logs_become_change_events_that_drive_incremental_exports() {
         client: eb,
         bus: "lakedr".into(),
     };
-    let stores = Stores::new(Some(std::sync::Arc::new(lakedr_aws::S3Store::new(
-        &sdk,
-        true,
-        lakedr::config::CopySettings::default(),
-    ))));
+    let stores = lakedr_aws::s3_stores(&sdk, true);
     let dest = Destination::new(
         stores.clone(),
         &ObjectUrl::s3("dr-control", "control-plane/"),

@@ -121,6 +121,16 @@ pub fn config_from_env() -> lakedr::Result<Config> {
     }
 }
 
+/// Local directories and S3 (default copy settings): the stores of the control-plane
+/// functions and of `lakedr export`, which copy nothing.
+pub fn s3_stores(sdk: &aws_config::SdkConfig, force_path_style: bool) -> Stores {
+    Stores::new(Some(Arc::new(S3Store::new(
+        sdk,
+        force_path_style,
+        lakedr::config::CopySettings::default(),
+    ))))
+}
+
 /// A required, non-empty environment variable, or an error naming it.
 pub fn required_env(name: &str) -> Result<String, String> {
     std::env::var(name)

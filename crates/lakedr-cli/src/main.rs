@@ -335,16 +335,12 @@ async fn export(
             .to_string()
     });
     let root = lakedr::ObjectUrl::parse(to)?;
-    let s3 = if root.scheme == lakedr::store::Scheme::S3 {
-        Some(Arc::new(lakedr_aws::S3Store::new(
-            &lakedr_aws::sdk_config().await,
-            path_style,
-            lakedr::config::CopySettings::default(),
-        )) as Arc<dyn lakedr::ObjectStore>)
+    let stores = if root.scheme == lakedr::store::Scheme::S3 {
+        lakedr_aws::s3_stores(&lakedr_aws::sdk_config().await, path_style)
     } else {
-        None
+        lakedr::Stores::new(None)
     };
-    let dest = Destination::new(lakedr::Stores::new(s3), &root, &name);
+    let dest = Destination::new(stores, &root, &name);
     let client = DatabricksClient::new(cfg)?;
     let opts = RunOptions::default();
     let manifest = match object {

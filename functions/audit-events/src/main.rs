@@ -5,8 +5,6 @@
 //! Environment: `LAKEDR_EVENT_BUS` (bus name or ARN), `LAKEDR_CONTROL_STATE` (`s3://bucket/
 //! prefix/` where the request ids already published for each file are kept).
 
-use std::sync::Arc;
-
 use lakedr::ObjectUrl;
 use lakedr_aws::control::{ChangePublisher, handle_audit};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
@@ -25,11 +23,7 @@ async fn main() -> Result<(), Error> {
         client: aws_sdk_eventbridge::Client::new(&sdk),
         bus: env("LAKEDR_EVENT_BUS")?,
     };
-    let stores = lakedr::Stores::new(Some(Arc::new(lakedr_aws::S3Store::new(
-        &sdk,
-        false,
-        lakedr::config::CopySettings::default(),
-    ))));
+    let stores = lakedr_aws::s3_stores(&sdk, false);
     let (stores, state, publisher) = (&stores, &state, &publisher);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         handle_audit(&event.payload, stores, state, publisher)

@@ -5,8 +5,6 @@
 //! `{"host", "client_id", "client_secret"}`), `LAKEDR_CONTROL_DEST` (`s3://bucket/prefix/`),
 //! `LAKEDR_WORKSPACE_NAME`, optional `LAKEDR_DATABRICKS_RPS` (requests per second).
 
-use std::sync::Arc;
-
 use lakedr::ObjectUrl;
 use lakedr_aws::control::{databricks_config, handle_export};
 use lakedr_control::DatabricksClient;
@@ -29,11 +27,7 @@ async fn main() -> Result<(), Error> {
             .map_err(|_| Error::from(format!("LAKEDR_DATABRICKS_RPS: `{rps}` is not a number")))?;
     }
     let client = DatabricksClient::new(cfg)?;
-    let stores = lakedr::Stores::new(Some(Arc::new(lakedr_aws::S3Store::new(
-        &sdk,
-        false,
-        lakedr::config::CopySettings::default(),
-    ))));
+    let stores = lakedr_aws::s3_stores(&sdk, false);
     let dest = Destination::new(
         stores,
         &ObjectUrl::parse(&env("LAKEDR_CONTROL_DEST")?)?,
