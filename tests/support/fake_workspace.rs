@@ -1,9 +1,5 @@
 //! The fake Databricks workspace (`tests/py/fake_databricks.py`) on a free loopback port.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use serde_json::Value;
 
 /// The personal access token, OAuth client and planted secret the fake knows.
@@ -14,7 +10,7 @@ pub const PLANTED_SECRET: &str = "PLANTED-SECRET-VALUE-7f3e";
 
 /// A running fake workspace; killed on drop.
 pub struct FakeWorkspace {
-    child: Child,
+    _server: crate::PyServer,
     pub url: String,
     port: u16,
 }
@@ -22,34 +18,25 @@ pub struct FakeWorkspace {
 impl FakeWorkspace {
     /// Starts the fake with `extra` arguments (`--jobs N`, ...) and waits until it answers.
     pub fn start(extra: &[&str]) -> FakeWorkspace {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(crate::python())
-            .arg(crate::repo_root().join("tests/py/fake_databricks.py"))
-            .args(["--port", &port.to_string(), "--fixtures"])
-            .arg(crate::fixtures().join("databricks-api/exporter-test-data"))
-            .args(extra)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the fake workspace");
-        let fake = FakeWorkspace {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            port,
-        };
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(120),
-                "the fake workspace did not start on port {port}"
+        let server = crate::PyServer::start("fake_databricks.py", false, |port| {
+            let mut args: Vec<std::ffi::OsString> = vec![
+                "--port".into(),
+                port.to_string().into(),
+                "--fixtures".into(),
+            ];
+            args.push(
+                crate::fixtures()
+                    .join("databricks-api/exporter-test-data")
+                    .into(),
             );
-            std::thread::sleep(Duration::from_millis(20));
+            args.extend(extra.iter().map(Into::into));
+            args
+        });
+        FakeWorkspace {
+            url: server.url(),
+            port: server.port,
+            _server: server,
         }
-        fake
     }
 
     /// A control call (`/_fake/...`): method, path, JSON body; the JSON answer.
@@ -77,12 +64,5 @@ impl FakeWorkspace {
 
     pub fn stats(&self) -> Value {
         self.control("GET", "/_fake/stats", &Value::Null)
-    }
-}
-
-impl Drop for FakeWorkspace {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

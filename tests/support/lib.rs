@@ -79,3 +79,59 @@ pub fn terraform_schema_package() -> PathBuf {
     );
     p
 }
+
+/// A server of `tests/py` (moto, the fake workspace) on a free loopback port; killed on drop.
+pub struct PyServer {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl PyServer {
+    /// Starts `tests/py/<script>` with the arguments `args(port)` and waits until the port
+    /// answers. Its standard error goes to the test's output unless `quiet` (moto logs every
+    /// request there).
+    pub fn start(
+        script: &str,
+        quiet: bool,
+        args: impl FnOnce(u16) -> Vec<std::ffi::OsString>,
+    ) -> PyServer {
+        use std::time::{Duration, Instant};
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(python())
+            .arg(repo_root().join("tests/py").join(script))
+            .args(args(port))
+            .stdout(std::process::Stdio::null())
+            .stderr(if quiet {
+                std::process::Stdio::null()
+            } else {
+                std::process::Stdio::inherit()
+            })
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {script}: {e}"));
+        let server = PyServer { child, port };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(300),
+                "{script} did not start on port {port}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PyServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,44 +1,26 @@
 //! moto server on a free loopback port, and SDK clients pointed at it.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
-
 use aws_config::BehaviorVersion;
 use aws_sdk_s3::config::{Credentials, Region};
 
 /// A moto server; killed on drop.
 pub struct Moto {
-    child: Child,
+    _server: crate::PyServer,
     pub endpoint: String,
 }
 
 impl Moto {
     /// Starts moto and waits until it answers.
     pub fn start() -> Moto {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(crate::python())
-            .arg(crate::repo_root().join("tests/py/moto_server.py"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start moto server");
-        let endpoint = format!("http://127.0.0.1:{port}");
-        let moto = Moto { child, endpoint };
-        let start = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(300),
-                "moto did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
+        let server = crate::PyServer::start("moto_server.py", true, |port| {
+            ["-H", "127.0.0.1", "-p", &port.to_string()]
+                .map(Into::into)
+                .to_vec()
+        });
+        Moto {
+            endpoint: server.url(),
+            _server: server,
         }
-        moto
     }
 
     /// SDK configuration for this server.
@@ -153,13 +135,6 @@ impl Moto {
             delete_batch(&sqs, queue_url, &msgs.iter().collect::<Vec<_>>()).await;
             out.extend(msgs);
         }
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
