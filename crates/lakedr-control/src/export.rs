@@ -260,7 +260,7 @@ pub async fn export_full(
     .await
 }
 
-/// Exports one object after a change event (`kind` as in [`kinds::KINDS`]): writes it if it
+/// Exports one object after a change event (a kind [`kinds::read_one`] reads): writes it if it
 /// changed, or a tombstone if it no longer exists.
 pub async fn export_one(
     client: &DatabricksClient,

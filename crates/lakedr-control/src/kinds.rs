@@ -4,6 +4,8 @@
 //! Every object becomes an [`Obj`]: a kind, an id unique within the kind, and the JSON body
 //! as the API returned it, minus fields that describe run state rather than configuration
 //! (a cluster's state or its driver's address), so that a restart does not count as a change.
+//! Permissions and grants are kinds of their own (`permissions`, `grants`) whose id holds the
+//! object's type and id.
 
 use futures::{StreamExt, TryStreamExt};
 use serde_json::{Map, Value, json};
@@ -26,36 +28,6 @@ pub struct ExportError {
     pub id: String,
     pub error: String,
 }
-
-/// The kinds, in export order. Permissions and grants are kinds of their own, with the
-/// object's kind and id in their id.
-pub const KINDS: &[&str] = &[
-    "workspace_conf",
-    "users",
-    "groups",
-    "group_members",
-    "service_principals",
-    "jobs",
-    "clusters",
-    "cluster_policies",
-    "instance_pools",
-    "sql_warehouses",
-    "notebooks",
-    "directories",
-    "workspace_files",
-    "repos",
-    "metastore",
-    "catalogs",
-    "schemas",
-    "tables",
-    "volumes",
-    "external_locations",
-    "storage_credentials",
-    "grants",
-    "permissions",
-    "secret_scopes",
-    "secret_acls",
-];
 
 /// The result of walking the workspace: objects, and what could not be read. `complete`
 /// lists the kinds whose listing succeeded: only those can reveal deletions.
