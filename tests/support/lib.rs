@@ -9,6 +9,7 @@
 
 pub mod fake_workspace;
 pub mod faults;
+pub mod mlflow;
 pub mod oracle;
 pub mod rig;
 pub mod stack;

@@ -1,0 +1,70 @@
+"""The MLflow client, as a data scientist's code would use it, against a tracking server:
+
+    python mlflow_client.py TRACKING_URL ACTIONS_JSON     -> a JSON list, one answer per action
+
+where ACTIONS_JSON is a list of actions, each a list:
+
+    ["log-model", EXPERIMENT, MODEL_NAME]      -> {"run_id", "version", "source", "artifact_uri"}
+    ["notebook-experiment", PATH]              -> {"experiment_id"}
+    ["delete-version", MODEL_NAME, VERSION]    -> {}
+    ["delete-model", MODEL_NAME]               -> {}
+
+`log-model` starts a run in EXPERIMENT (created if new), logs a model directory (an `MLmodel`,
+a pickled model of some size, its requirements) as the run's artifacts (to S3 when the
+experiment's artifact root is there) and registers it as a new version of MODEL_NAME.
+"""
+import contextlib
+import json
+import os
+import pickle
+import sys
+import tempfile
+
+import mlflow
+from mlflow.tracking import MlflowClient
+
+
+def log_model(experiment, model_name):
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run() as run, tempfile.TemporaryDirectory() as d:
+        model = os.path.join(d, "model")
+        os.makedirs(model)
+        with open(os.path.join(model, "MLmodel"), "w") as f:
+            f.write(f"artifact_path: model\nflavors:\n  python_function:\n    loader_module: pickle\n"
+                    f"run_id: {run.info.run_id}\n")
+        with open(os.path.join(model, "model.pkl"), "wb") as f:
+            pickle.dump({"weights": list(range(20000)), "run": run.info.run_id}, f)
+        with open(os.path.join(model, "requirements.txt"), "w") as f:
+            f.write("scikit-learn==1.5.0\n")
+        mlflow.log_param("alpha", 0.5)
+        mlflow.log_artifacts(model, "model")
+        mv = mlflow.register_model(f"runs:/{run.info.run_id}/model", model_name)
+        return {"run_id": run.info.run_id, "version": mv.version, "source": mv.source,
+                "artifact_uri": MlflowClient().get_model_version_download_uri(model_name, mv.version)}
+
+
+def act(client, cmd, *args):
+    if cmd == "log-model":
+        return log_model(*args)
+    if cmd == "notebook-experiment":
+        return {"experiment_id": client.create_experiment(args[0], tags={"mlflow.experimentType": "NOTEBOOK"})}
+    if cmd == "delete-version":
+        client.delete_model_version(args[0], args[1])
+        return {}
+    if cmd == "delete-model":
+        client.delete_registered_model(args[0])
+        return {}
+    sys.exit(f"unknown action {cmd}")
+
+
+def main():
+    mlflow.set_tracking_uri(sys.argv[1])
+    client = MlflowClient()
+    # MLflow prints links to the runs it logs: standard output carries only the answer.
+    with contextlib.redirect_stdout(sys.stderr):
+        out = [act(client, *a) for a in json.loads(sys.argv[2])]
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
