@@ -111,6 +111,10 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
         ("grants", 7),
         ("secret_scopes", 1),
         ("secret_acls", 1),
+        ("tables", 2),
+        ("uc_models", 1),
+        ("uc_model_versions", 1),
+        ("feature_tables", 1),
     ] {
         let n = first.counts.get(kind).copied().unwrap_or(0);
         assert!(
@@ -180,6 +184,8 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
         ("databricks_external_location", 1),
         ("databricks_storage_credential", 1),
         ("databricks_workspace_conf", 1),
+        ("databricks_sql_table", 2),
+        ("databricks_registered_model", 1),
     ] {
         let got = report["resources"][ty].as_u64().unwrap_or(0);
         assert!(
@@ -188,6 +194,32 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
         );
     }
     assert!(report["references"].as_u64().unwrap() >= 20, "{report}");
+    // Notebook permissions follow the notebook's path (a new workspace gives it a new id).
+    // (Notebook 123's fixture grants only inherited levels: it has no resource of its own.)
+    assert!(
+        !tf.path()
+            .join("permissions__notebooks%2F123.tf.json")
+            .exists()
+    );
+    let nb_acl: Value = serde_json::from_slice(
+        &std::fs::read(tf.path().join("permissions__notebooks%2F124.tf.json")).unwrap(),
+    )
+    .unwrap();
+    let nb_acl = nb_acl["resource"]["databricks_permissions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .next()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        nb_acl["notebook_path"],
+        format!(
+            "${{databricks_notebook.{}.path}}",
+            lakedr_control::terraform::name("notebook", "/Shared/report über")
+        ),
+        "{nb_acl}"
+    );
     let job: Value =
         serde_json::from_slice(&std::fs::read(tf.path().join("jobs__900.tf.json")).unwrap())
             .unwrap();
@@ -324,7 +356,7 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
 }
 
 /// `tests/py/tf_schema.py validate` on a directory of Terraform JSON.
-fn terraform_report(dir: &Path) -> Value {
+pub(crate) fn terraform_report(dir: &Path) -> Value {
     let out = std::process::Command::new(lakedr_tests::python())
         .arg(lakedr_tests::repo_root().join("tests/py/tf_schema.py"))
         .arg("validate")

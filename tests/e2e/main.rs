@@ -5,4 +5,5 @@
 mod bad_input;
 mod control;
 mod copies;
+mod models;
 mod replication;

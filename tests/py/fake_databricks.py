@@ -1,11 +1,16 @@
 """A fake Databricks workspace for the control-plane tests and benchmark.
 
     python tests/py/fake_databricks.py --port P --fixtures DIR [--jobs N --notebooks N --tables N]
+        [--mlflow URL] [--uc-model-root s3://bucket/prefix]
 
 Answers the REST endpoints the exporter calls with the shapes of the real API: the response
 bodies of `shared/fixtures/databricks-api/exporter-test-data` where they exist (served byte for
 byte, the invalid `get-job-16.json` included), the documented examples otherwise (SCIM, Unity
-Catalog). Each API pages the way the real one does (jobs and Unity Catalog by page token,
+Catalog, feature store). The workspace model registry and experiments (`/api/2.0/mlflow/`) are
+those of a real MLflow tracking server given by `--mlflow`, proxied with the fake's authentication
+and faults (the registry REST API is the one Databricks serves); the fake adds what only
+Databricks serves (`mlflow/databricks/registered-models/get`, with the model's workspace id).
+Without `--mlflow` the registry is empty. Each API pages the way the real one does (jobs and Unity Catalog by page token,
 clusters by page token, SCIM by startIndex/count), and jobs with more than 100 tasks page their
 tasks. Authentication: a personal access token, or OAuth machine-to-machine at `/oidc/v1/token`
 (client credentials, tokens that expire). A secret value is planted behind `/api/2.0/secrets/get`
@@ -25,7 +30,10 @@ import json
 import os
 import threading
 import time
+import hashlib
+import urllib.error
 import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 PAT = "dapi-test-token"
@@ -39,7 +47,7 @@ def load(fixtures, name):
 
 
 class Workspace:
-    def __init__(self, fixtures, n_jobs, n_notebooks, n_tables):
+    def __init__(self, fixtures, n_jobs, n_notebooks, n_tables, mlflow=None, uc_model_root="s3://uc-root/metastore/models"):
         j = lambda name: json.loads(load(fixtures, name))  # noqa: E731
         self.lock = threading.Lock()
         self.raw = {}  # path -> bytes served as is (including invalid JSON)
@@ -152,6 +160,20 @@ class Workspace:
                                "enableExportNotebook": "false", "enableWebTerminal": None, "enableDbfsFileBrowser": "false",
                                "enableVerboseAuditLogs": "true"}
         self.n_tables = n_tables  # tables t00000... of sales.orders, made up when listed
+        self.tables = [
+            {"name": "customers", "catalog_name": "main", "schema_name": "default", "full_name": "main.default.customers",
+             "table_type": "MANAGED", "data_source_format": "DELTA", "owner": "data-eng", "comment": "one row a customer",
+             "storage_location": "s3://uc-root/metastore/tables/5a1b", "properties": {"delta.enableChangeDataFeed": "true"},
+             "columns": [{"name": "id", "type_text": "bigint", "type_name": "LONG", "position": 0, "nullable": False},
+                         {"name": "name", "type_text": "string", "type_name": "STRING", "position": 1, "nullable": True,
+                          "comment": "display name"}],
+             "created_at": 1700000000000, "updated_at": 1700000000000, "table_id": "5a1b"},
+            {"name": "events", "catalog_name": "main", "schema_name": "default", "full_name": "main.default.events",
+             "table_type": "EXTERNAL", "data_source_format": "DELTA", "owner": "data-eng",
+             "storage_location": "s3://sales-lake/raw/events",
+             "columns": [{"name": "at", "type_text": "timestamp", "type_name": "TIMESTAMP", "position": 0, "nullable": True}],
+             "table_id": "6c2d"},
+        ]
         self.grants = {
             ("catalog", "main"): [{"principal": "account users", "privileges": ["USE_CATALOG"]}],
             ("catalog", "sales"): [{"principal": "data-eng", "privileges": ["USE_CATALOG", "CREATE_SCHEMA"]},
@@ -161,6 +183,28 @@ class Workspace:
             ("external_location", "sales_raw"): [{"principal": "data-eng", "privileges": ["READ_FILES", "CREATE_EXTERNAL_TABLE"]}],
             ("storage_credential", "sales_cred"): [{"principal": "admins", "privileges": ["CREATE_EXTERNAL_LOCATION"]}],
         }
+        # Machine learning: the registry is MLflow's (proxied); Unity Catalog models and feature
+        # tables are here (documented example shapes).
+        self.mlflow = mlflow.rstrip("/") if mlflow else None
+        model_id = "7c2e9f1a-3b4d-4e5f-8a6b-9c0d1e2f3a4b"
+        self.uc_models = [{"name": "churn_uc", "catalog_name": "main", "schema_name": "default",
+                           "full_name": "main.default.churn_uc", "owner": "data-eng", "comment": "churn, governed",
+                           "storage_location": f"{uc_model_root}/{model_id}", "metastore_id": self.metastore["metastore_id"],
+                           "created_at": 1700000000000, "created_by": "alice@example.com",
+                           "updated_at": 1700000000000, "updated_by": "alice@example.com"}]
+        self.uc_model_versions = {"main.default.churn_uc": [
+            {"model_name": "churn_uc", "catalog_name": "main", "schema_name": "default", "version": 1,
+             "source": "dbfs:/databricks/mlflow-tracking/1/abc/artifacts/model", "run_id": "abc",
+             "storage_location": f"{uc_model_root}/{model_id}/versions/1", "status": "READY",
+             "created_at": 1700000000000, "created_by": "alice@example.com", "id": "v-1"}]}
+        self.feature_tables = [
+            {"name": "main.features.customer", "id": "ft-1", "description": "customer features",
+             "primary_keys": [{"name": "customer_id", "data_type": "LONG"}], "timestamp_keys": [],
+             "partition_keys": [], "features": [{"name": "spend_30d", "data_type": "DOUBLE"},
+                                                 {"name": "visits_30d", "data_type": "INTEGER"}],
+             "creation_timestamp": 1700000000000, "creator_id": "alice@example.com",
+             "notebook_producers": [{"notebook_id": "123", "notebook_path": "/Shared/etl"}]}]
+        self.grants[("function", "main.default.churn_uc")] = [{"principal": "data-eng", "privileges": ["EXECUTE"]}]
         # Faults and statistics.
         self.faults = {"throttle_every": 0, "error_every": 0, "slow_every": 0, "slow_ms": 0, "token_ttl": 3600,
                        "retry_after": 1, "fail_paths": []}
@@ -251,9 +295,32 @@ class Handler(BaseHTTPRequestHandler):
             slow = f["slow_every"] and n % f["slow_every"] == 0
         if slow:
             time.sleep(ws.faults["slow_ms"] / 1000)
+        if url.path.startswith("/api/2.0/mlflow/") and ws.mlflow:
+            return self.send(*self.mlflow(method, url, ws))
         with ws.lock:
             status, body = self.api(url.path, q, ws)
         self.send(status, body)
+
+    def upstream(self, ws, method, path, query="", body=b""):
+        req = urllib.request.Request(f"{ws.mlflow}{path}" + (f"?{query}" if query else ""), data=body or None,
+                                     method=method, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(req, timeout=60) as r:
+                return r.status, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def mlflow(self, method, url, ws):
+        """The registry of the MLflow server, and what Databricks adds to it."""
+        if url.path == "/api/2.0/mlflow/databricks/registered-models/get":
+            status, body = self.upstream(ws, "GET", "/api/2.0/mlflow/registered-models/get", url.query)
+            if status != 200:
+                return status, body
+            model = json.loads(body)["registered_model"]
+            model.pop("latest_versions", None)
+            model["id"] = hashlib.md5(model["name"].encode()).hexdigest()
+            return 200, {"registered_model_databricks": model | {"permission_level": "CAN_MANAGE"}}
+        return self.upstream(ws, method, url.path, url.query, self.body())
 
     def authorized(self, ws):
         auth = self.headers.get("Authorization", "")
@@ -339,7 +406,7 @@ class Handler(BaseHTTPRequestHandler):
                      "cluster-policies": ws.policy_acl, "instance-pools": ws.pool_acl}.get(kind)
             if kind == "jobs" and int(oid) not in ws.jobs:
                 return 404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"Job {oid} does not exist."}
-            if kind == "notebooks":
+            if kind == "notebooks" and oid == "123":
                 return 200, ws.notebook_acl
             if kind == "directories":
                 return 200, ws.directory_acl
@@ -421,11 +488,15 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/api/2.1/unity-catalog/schemas":
             items = [s for s in ws.schemas if s["catalog_name"] == q["catalog_name"]]
             return 200, page(items, "schemas", q.get("page_token"), size(1000, "max_results"))
+        if path.startswith("/api/2.1/unity-catalog/tables/"):
+            name = urllib.parse.unquote(path.rsplit("/", 1)[1])
+            found = next((t for t in ws.tables if t["full_name"] == name), None)
+            return (200, found) if found else (404, {"error_code": "TABLE_DOES_NOT_EXIST", "message": f"Table '{name}' does not exist."})
         if path == "/api/2.1/unity-catalog/tables":
             full = f"{q['catalog_name']}.{q['schema_name']}"
-            items = []
+            items = [t for t in ws.tables if t["full_name"].startswith(full + ".")]
             if full == "sales.orders":
-                items = [{"name": f"t{i:05}", "catalog_name": "sales", "schema_name": "orders",
+                items += [{"name": f"t{i:05}", "catalog_name": "sales", "schema_name": "orders",
                           "full_name": f"sales.orders.t{i:05}", "table_type": "MANAGED", "data_source_format": "DELTA",
                           "owner": "data-eng", "columns": [{"name": "id", "type_name": "LONG", "position": 0}]}
                          for i in range(ws.n_tables)]
@@ -436,6 +507,28 @@ class Handler(BaseHTTPRequestHandler):
             if kind == "table" and name.startswith("sales.orders.t"):
                 return 200, {"privilege_assignments": [{"principal": "data-eng", "privileges": ["SELECT"]}]}
             return 200, {"privilege_assignments": ws.grants.get((kind, name), [])}
+        if path == "/api/2.0/mlflow/registered-models/search":
+            return 200, {}  # no registry server: an empty registry
+        if path == "/api/2.0/mlflow/experiments/search":
+            return 200, {"experiments": []}
+        if path == "/api/2.1/unity-catalog/models":
+            return 200, page(ws.uc_models, "registered_models", q.get("page_token"), size(1000, "max_results"))
+        if path.startswith("/api/2.1/unity-catalog/models/"):
+            rest = urllib.parse.unquote(path[len("/api/2.1/unity-catalog/models/"):])
+            full, _, tail = rest.partition("/")
+            found = next((m for m in ws.uc_models if m["full_name"] == full), None)
+            if found is None:
+                return 404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"Registered model '{full}' does not exist."}
+            if tail == "versions":
+                return 200, page(ws.uc_model_versions.get(full, []), "model_versions", q.get("page_token"), size(1000, "max_results"))
+            return 200, found
+        if path == "/api/2.0/feature-store/feature-tables/search":
+            return 200, page(ws.feature_tables, "feature_tables", q.get("page_token"), size(200, "max_results"))
+        if path == "/api/2.0/feature-store/feature-tables/get":
+            found = next((t for t in ws.feature_tables if t["name"] == q.get("name")), None)
+            if found is None:
+                return 404, {"error_code": "RESOURCE_DOES_NOT_EXIST", "message": f"Feature table {q.get('name')} does not exist."}
+            return 200, {"feature_table": found}
         if path == "/api/2.0/secrets/scopes/list":
             return 200, ws.scopes
         if path == "/api/2.0/secrets/acls/list":
@@ -453,8 +546,10 @@ def main():
     ap.add_argument("--jobs", type=int, default=0)
     ap.add_argument("--notebooks", type=int, default=0)
     ap.add_argument("--tables", type=int, default=0)
+    ap.add_argument("--mlflow")
+    ap.add_argument("--uc-model-root", default="s3://uc-root/metastore/models")
     args = ap.parse_args()
-    Handler.ws = Workspace(args.fixtures, args.jobs, args.notebooks, args.tables)
+    Handler.ws = Workspace(args.fixtures, args.jobs, args.notebooks, args.tables, args.mlflow, args.uc_model_root)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     server.serve_forever()

@@ -9,7 +9,7 @@ resource and of each nested block, its Terraform name, whether it is a block, an
 (`simple`, `list`, `set`, `map`, `struct`); nested blocks name the function that renders them.
 `validate` checks that every resource type, attribute and nested block in DIR exists there, that
 values have the right shape, and that every `${databricks_<type>.<name>.<attr>}` reference names
-a resource declared in DIR. It prints a JSON report and exits 1 on any problem.
+a resource declared in DIR, and an attribute the resource has or computes. It prints a JSON report and exits 1 on any problem.
 """
 import bisect
 import glob
@@ -76,6 +76,18 @@ def load(pkg):
     return {t: tree(a) for t, a in resources.items()}
 
 
+def readable(pkg):
+    """{resource type: attributes its class reads back}, computed ones included (what
+    `${type.name.attr}` may name): the `get*Attribute('attr')` calls of its `index.js`."""
+    out = {}
+    for path in glob.glob(os.path.join(pkg, "lib", "*", "index.js")):
+        text = open(path, encoding="utf-8").read()
+        m = CLASS_TYPE.search(text)
+        if m:
+            out[m.group(1)] = set(re.findall(r"this\.get\w*Attribute\('(\w+)'\)", text))
+    return out
+
+
 def check(node_tree, value, where, problems):
     if not isinstance(value, dict):
         problems.append(f"{where}: expected an object, got {type(value).__name__}")
@@ -113,7 +125,7 @@ def strings(v):
 
 
 def validate(pkg, directory):
-    schema = load(pkg)
+    schema, reads = load(pkg), readable(pkg)
     problems, declared, refs, counts = [], set(), [], {}
     for path in sorted(glob.glob(os.path.join(directory, "*.tf.json"))):
         doc = json.load(open(path, encoding="utf-8"))
@@ -131,7 +143,7 @@ def validate(pkg, directory):
     for typ, name, (rt, rn, attr) in refs:
         if (rt, rn) not in declared:
             problems.append(f"{typ}.{name}: reference to undeclared {rt}.{rn}")
-        elif attr not in ("id", "name") and attr not in schema.get(rt, {}):
+        elif attr not in ("id", "name") and attr not in schema.get(rt, {}) and attr not in reads.get(rt, ()):
             problems.append(f"{typ}.{name}: reference to unknown attribute {rt}.{rn}.{attr}")
     return {"ok": not problems, "problems": problems, "resources": counts, "references": len(refs)}
 

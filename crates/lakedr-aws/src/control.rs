@@ -92,6 +92,27 @@ pub async fn databricks_config(
     ClientConfig::from_secret_json(text).map_err(|e| format!("secret {secret_id}: {e}"))
 }
 
+/// Where the export finds model artifacts and their DR copies: the replication rules of
+/// `LAKEDR_CONFIG` (the data plane's configuration, when set) and the DBFS root bucket of
+/// `LAKEDR_DBFS_ROOT` (`s3://bucket/prefix/`, when set).
+pub fn artifact_locations_from_env(
+    stores: Stores,
+) -> Result<lakedr_control::ArtifactLocations, String> {
+    let rules = match std::env::var("LAKEDR_CONFIG") {
+        Ok(v) if !v.trim().is_empty() => crate::config_from_env().map_err(|e| e.to_string())?.rules,
+        _ => Vec::new(),
+    };
+    let dbfs_root = match std::env::var("LAKEDR_DBFS_ROOT") {
+        Ok(v) if !v.trim().is_empty() => {
+            Some(ObjectUrl::parse(&v).map_err(|e| format!("LAKEDR_DBFS_ROOT: {e}"))?)
+        }
+        _ => None,
+    };
+    Ok(lakedr_control::ArtifactLocations::new(
+        stores, rules, dbfs_root,
+    ))
+}
+
 /// The audit function: for each audit-log file an event names (S3 notification or
 /// EventBridge "Object Created"), publishes the changes not published before. Which request
 /// ids a file has given is kept beside the exports (`<state>/audit-state/<key>.json`), so a

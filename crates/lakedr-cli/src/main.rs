@@ -75,6 +75,10 @@ enum Command {
         /// Also write the latest export's Terraform (`*.tf.json`) into this directory.
         #[arg(long)]
         terraform_out: Option<PathBuf>,
+        /// Where `dbfs:/` lives (s3://<root bucket>/<prefix>/), to find model artifacts on DBFS.
+        /// Artifacts elsewhere are found in DR through the rules of --config, when it exists.
+        #[arg(long)]
+        dbfs_root: Option<String>,
     },
     /// Poll the configured queues and run the handlers locally.
     Run {
@@ -126,14 +130,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         object,
         path_style,
         terraform_out,
+        dbfs_root,
     } = &cli.command
     {
         return export(
-            to,
-            workspace.as_deref(),
-            object.as_deref(),
-            *path_style,
-            terraform_out.as_deref(),
+            ExportArgs {
+                to,
+                workspace: workspace.as_deref(),
+                object: object.as_deref(),
+                path_style: *path_style,
+                terraform_out: terraform_out.as_deref(),
+                dbfs_root: dbfs_root.as_deref(),
+                config: &cli.config,
+            },
             cli.json,
         )
         .await;
@@ -313,16 +322,40 @@ async fn run_queues(ctx: Context, until_idle: bool) -> Result<(u64, u64)> {
     }
 }
 
-/// `lakedr export`: one run of the control-plane export.
-async fn export(
-    to: &str,
-    workspace: Option<&str>,
-    object: Option<&str>,
+struct ExportArgs<'a> {
+    to: &'a str,
+    workspace: Option<&'a str>,
+    object: Option<&'a str>,
     path_style: bool,
-    terraform_out: Option<&std::path::Path>,
-    json: bool,
-) -> Result<ExitCode> {
-    use lakedr_control::{ClientConfig, DatabricksClient, Destination, RunOptions};
+    terraform_out: Option<&'a std::path::Path>,
+    dbfs_root: Option<&'a str>,
+    config: &'a std::path::Path,
+}
+
+/// `lakedr export`: one run of the control-plane export.
+async fn export(args: ExportArgs<'_>, json: bool) -> Result<ExitCode> {
+    use lakedr_control::{
+        ArtifactLocations, ClientConfig, DatabricksClient, Destination, RunOptions,
+    };
+    let ExportArgs {
+        to,
+        workspace,
+        object,
+        path_style,
+        terraform_out,
+        dbfs_root,
+        config,
+    } = args;
+    // The data plane's rules say where model artifacts have their DR copies.
+    let rules = if config.exists() {
+        Config::from_file(config)?.rules
+    } else {
+        Vec::new()
+    };
+    let dbfs_root = dbfs_root
+        .map(lakedr::ObjectUrl::parse)
+        .transpose()
+        .context("--dbfs-root")?;
     let cfg = ClientConfig::from_env()?;
     let name = workspace.map(str::to_owned).unwrap_or_else(|| {
         cfg.host
@@ -335,14 +368,24 @@ async fn export(
             .to_string()
     });
     let root = lakedr::ObjectUrl::parse(to)?;
-    let stores = if root.scheme == lakedr::store::Scheme::S3 {
+    let s3 = lakedr::store::Scheme::S3;
+    let stores = if root.scheme == s3
+        || rules
+            .iter()
+            .any(|r| r.source.scheme == s3 || r.destination.scheme == s3)
+        || dbfs_root.as_ref().is_some_and(|d| d.scheme == s3)
+    {
         lakedr_aws::s3_stores(&lakedr_aws::sdk_config().await, path_style)
     } else {
         lakedr::Stores::new(None)
     };
+    let artifacts = ArtifactLocations::new(stores.clone(), rules, dbfs_root);
     let dest = Destination::new(stores, &root, &name);
     let client = DatabricksClient::new(cfg)?;
-    let opts = RunOptions::default();
+    let opts = RunOptions {
+        artifacts,
+        ..RunOptions::default()
+    };
     let manifest = match object {
         None => lakedr_control::export_full(&client, &dest, &opts).await?,
         Some(o) => {

@@ -200,6 +200,8 @@ pub struct RunOptions {
     pub concurrency: usize,
     /// Files written at once.
     pub write_concurrency: usize,
+    /// Where model versions' artifacts are found in DR, to say whether they are complete.
+    pub artifacts: crate::models::ArtifactLocations,
 }
 
 impl Default for RunOptions {
@@ -207,6 +209,7 @@ impl Default for RunOptions {
         Self {
             concurrency: 8,
             write_concurrency: 32,
+            artifacts: Default::default(),
         }
     }
 }
@@ -220,7 +223,7 @@ pub async fn export_full(
 ) -> Result<Manifest, ExportFailure> {
     let started = Instant::now();
     let calls0 = client.calls();
-    let walk = kinds::walk_all(client, opts.concurrency).await;
+    let walk = kinds::walk_all(client, &opts.artifacts, opts.concurrency).await;
     commit(dest, opts, "full", started, |prev| {
         let mut next = prev.cloned().unwrap_or_default();
         let mut seen = std::collections::BTreeSet::new();
@@ -228,7 +231,8 @@ pub async fn export_full(
             seen.insert(format!("{}/{}", o.kind, o.id));
         }
         // Gone: in the previous manifest, of a kind listed completely, not seen now, and not
-        // an object (or the permissions or grants of one) that failed to be read this run.
+        // an object (or the permissions, grants or versions of one) that failed to be read
+        // this run.
         let unreadable = |key: &str| {
             walk.errors.iter().any(|e| {
                 !e.id.is_empty() && {
@@ -236,6 +240,9 @@ pub async fn export_full(
                     id == e.id
                         || (matches!(kind, "permissions" | "grants")
                             && id.ends_with(&format!("/{}", e.id)))
+                        || kinds::dependent_prefixes(&e.kind, &e.id)
+                            .iter()
+                            .any(|p| key.starts_with(p.as_str()))
                 }
             })
         };
@@ -271,15 +278,26 @@ pub async fn export_one(
 ) -> Result<Manifest, ExportFailure> {
     let started = Instant::now();
     let calls0 = client.calls();
-    let read = kinds::read_one(client, kind, id).await?;
+    let read = kinds::read_one(client, &opts.artifacts, kind, id).await?;
     let key = format!("{kind}/{id}");
     commit(dest, opts, "incremental", started, |prev| {
         let base = prev.cloned().unwrap_or_default();
+        // Parts of the object (a model's versions) are read whole with it: those it no
+        // longer has are gone.
+        let prefixes = kinds::dependent_prefixes(kind, id);
+        let parts_gone = |keep: &[Obj]| -> Vec<String> {
+            base.objects
+                .keys()
+                .filter(|k| prefixes.iter().any(|p| k.starts_with(p.as_str())))
+                .filter(|k| !keep.iter().any(|o| format!("{}/{}", o.kind, o.id) == **k))
+                .cloned()
+                .collect()
+        };
         match &read {
             Some(objs) => Plan {
+                gone: parts_gone(objs),
                 base,
                 upserts: objs.clone(),
-                gone: Vec::new(),
                 errors: Vec::new(),
                 api_calls: client.calls() - calls0,
                 host: client.host().to_string(),
@@ -288,6 +306,7 @@ pub async fn export_one(
                 // The object and what hangs on it (its permissions or grants) are gone.
                 let mut gone = vec![key.clone()];
                 gone.extend(kinds::dependents(kind, id));
+                gone.extend(parts_gone(&[]));
                 Plan {
                     base,
                     upserts: Vec::new(),

@@ -11,6 +11,7 @@ use futures::{StreamExt, TryStreamExt};
 use serde_json::{Map, Value, json};
 
 use crate::client::{ApiError, DatabricksClient};
+use crate::models::{self, ArtifactLocations};
 
 /// One exported object.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,7 +41,7 @@ pub struct Walk {
 
 impl Walk {
     /// A kind's listing: its items, the kind marked complete; or the failure recorded.
-    fn listed<T>(&mut self, kind: &'static str, r: Result<T, ApiError>) -> Option<T> {
+    pub(crate) fn listed<T>(&mut self, kind: &'static str, r: Result<T, ApiError>) -> Option<T> {
         match r {
             Ok(v) => {
                 self.complete.push(kind);
@@ -53,7 +54,7 @@ impl Walk {
         }
     }
 
-    fn fail(&mut self, kind: &str, id: &str, e: &ApiError) {
+    pub(crate) fn fail(&mut self, kind: &str, id: &str, e: &ApiError) {
         self.errors.push(ExportError {
             kind: kind.into(),
             id: id.into(),
@@ -98,12 +99,12 @@ fn strip_volatile(mut v: Value) -> Value {
 }
 
 /// `(v[field] as a string, v)`, for values that have it.
-fn keyed(v: Value, field: &str) -> Option<(String, Value)> {
+pub(crate) fn keyed(v: Value, field: &str) -> Option<(String, Value)> {
     let k = v[field].as_str()?.to_string();
     Some((k, v))
 }
 
-fn as_id(v: &Value) -> Option<String> {
+pub(crate) fn as_id(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -192,7 +193,11 @@ fn job_shape(job: Value) -> Value {
 }
 
 /// Object permissions: `permissions/<object type>/<id>`.
-async fn permissions(c: &DatabricksClient, api_kind: &str, id: &str) -> Result<Obj, ApiError> {
+pub(crate) async fn permissions(
+    c: &DatabricksClient,
+    api_kind: &str,
+    id: &str,
+) -> Result<Obj, ApiError> {
     let body = c
         .get(&format!("/api/2.0/permissions/{api_kind}/{id}"), &[])
         .await?;
@@ -204,7 +209,11 @@ async fn permissions(c: &DatabricksClient, api_kind: &str, id: &str) -> Result<O
 }
 
 /// Unity Catalog grants: `grants/<securable type>/<full name>`.
-async fn grants(c: &DatabricksClient, securable: &str, full_name: &str) -> Result<Obj, ApiError> {
+pub(crate) async fn grants(
+    c: &DatabricksClient,
+    securable: &str,
+    full_name: &str,
+) -> Result<Obj, ApiError> {
     let name = percent_encoding::utf8_percent_encode(full_name, percent_encoding::NON_ALPHANUMERIC)
         .to_string();
     let body = c
@@ -245,7 +254,7 @@ async fn with_grants(
 }
 
 /// Reads many objects with bounded concurrency; failures are recorded, not fatal.
-async fn each<T, F, Fut>(
+pub(crate) async fn each<T, F, Fut>(
     walk: &mut Walk,
     kind: &'static str,
     items: Vec<(String, T)>,
@@ -272,8 +281,8 @@ async fn each<T, F, Fut>(
     }
 }
 
-/// Walks the whole workspace.
-pub async fn walk_all(c: &DatabricksClient, concurrency: usize) -> Walk {
+/// Walks the whole workspace; model versions have their artifacts checked in DR through `arts`.
+pub async fn walk_all(c: &DatabricksClient, arts: &ArtifactLocations, concurrency: usize) -> Walk {
     let mut walk = Walk::default();
     let n = concurrency;
 
@@ -451,7 +460,11 @@ pub async fn walk_all(c: &DatabricksClient, concurrency: usize) -> Walk {
                 body: v,
             }];
             if !oid.is_empty() {
-                out.push(permissions(c, acl_kind, &oid).await?);
+                // The path goes with the access list: a new workspace gives the object a
+                // new id, and its permissions are restored by path.
+                let mut acl = permissions(c, acl_kind, &oid).await?;
+                acl.body["path"] = json!(out[0].id);
+                out.push(acl);
             }
             Ok(out)
         })
@@ -471,6 +484,7 @@ pub async fn walk_all(c: &DatabricksClient, concurrency: usize) -> Walk {
     }
 
     walk_unity_catalog(c, n, &mut walk).await;
+    models::walk_models(c, arts, n, &mut walk).await;
 
     // Secret scopes and who may read them. Never the secrets: no call here reads a value.
     if let Some(page) = walk.listed(
@@ -522,6 +536,8 @@ pub async fn walk_all(c: &DatabricksClient, concurrency: usize) -> Walk {
         "sql_warehouses",
         "notebooks",
         "repos",
+        "registered_models",
+        "experiments",
     ]
     .iter()
     .all(|k| walk.complete.contains(k))
@@ -535,6 +551,7 @@ pub async fn walk_all(c: &DatabricksClient, concurrency: usize) -> Walk {
         "volumes",
         "external_locations",
         "storage_credentials",
+        "uc_models",
     ]
     .iter()
     .all(|k| walk.complete.contains(k))
@@ -767,7 +784,11 @@ const PERMISSION_KINDS: &[(&str, &str, &str)] = &[
 ];
 
 /// The manifest keys of what [`read_one`] reads with an object: its permissions or grants.
+/// Objects with parts of their own (a model's versions) also have [`dependent_prefixes`].
 pub fn dependents(kind: &str, id: &str) -> Vec<String> {
+    if models::KINDS.contains(&kind) {
+        return models::dependents(kind, id).0;
+    }
     if let Some((_, _, securable)) = UC_KINDS.iter().find(|(k, ..)| *k == kind) {
         return vec![format!("grants/{securable}/{id}")];
     }
@@ -778,14 +799,24 @@ pub fn dependents(kind: &str, id: &str) -> Vec<String> {
         .collect()
 }
 
-/// Reads one object (and its permissions or grants) after a change event. `Ok(None)`: it
-/// no longer exists.
+/// Key prefixes of the objects that belong to an object (a registered model's versions): a
+/// re-read of the object replaces them all.
+pub fn dependent_prefixes(kind: &str, id: &str) -> Vec<String> {
+    models::dependents(kind, id).1
+}
+
+/// Reads one object (and its permissions or grants, and its versions) after a change event.
+/// `Ok(None)`: it no longer exists.
 pub async fn read_one(
     c: &DatabricksClient,
+    arts: &ArtifactLocations,
     kind: &str,
     id: &str,
 ) -> Result<Option<Vec<Obj>>, ApiError> {
     let r = async {
+        if models::KINDS.contains(&kind) {
+            return models::read_one(c, arts, kind, id).await;
+        }
         if let Some(&(k, collection, securable)) = UC_KINDS.iter().find(|(k, ..)| *k == kind) {
             let body = c
                 .get(&format!("/api/2.1/unity-catalog/{collection}/{}", enc(id)), &[])
@@ -813,7 +844,7 @@ pub async fn read_one(
     }
 }
 
-fn enc(s: &str) -> String {
+pub(crate) fn enc(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 

@@ -10,7 +10,9 @@ pub mod audit;
 pub mod client;
 pub mod export;
 pub mod kinds;
+pub mod models;
 pub mod terraform;
 
 pub use client::{ApiError, Auth, ClientConfig, DatabricksClient};
 pub use export::{Destination, Manifest, RunOptions, export_full, export_one, terraform_dir};
+pub use models::ArtifactLocations;

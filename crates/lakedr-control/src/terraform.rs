@@ -285,6 +285,66 @@ pub fn resources(o: &Obj) -> Vec<(&'static str, String, Value)> {
             }
             one("databricks_external_location", name("location", &o.id), m)
         }
+        "tables" => {
+            let mut m = fit_resource("databricks_sql_table", b);
+            let columns: Vec<Value> = b["columns"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|c| {
+                    let mut col = Map::new();
+                    col.insert("name".into(), json!(c["name"].as_str()?));
+                    col.insert("type".into(), json!(c["type_text"].as_str().or(c["type_name"].as_str())?.to_ascii_lowercase()));
+                    for k in ["comment", "nullable"] {
+                        if !c[k].is_null() {
+                            col.insert(k.into(), c[k].clone());
+                        }
+                    }
+                    Some(Value::Object(col))
+                })
+                .collect();
+            m.remove("column");
+            if !columns.is_empty() {
+                m.insert("column".into(), Value::Array(columns));
+            }
+            if let (Some(c), Some(s)) = (b["catalog_name"].as_str(), b["schema_name"].as_str()) {
+                m.insert("catalog_name".into(), json!(format!("${{databricks_catalog.{}.name}}", name("catalog", c))));
+                m.insert("schema_name".into(), json!(format!("${{databricks_schema.{}.name}}", name("schema", &format!("{c}.{s}")))));
+            }
+            one("databricks_sql_table", name("table", &o.id), m)
+        }
+        "registered_models" => one("databricks_mlflow_model", name("model", &o.id), fit_resource("databricks_mlflow_model", b)),
+        "experiments" => {
+            // A notebook's experiment comes with its notebook; only workspace experiments are
+            // resources of their own.
+            let tag = |k: &str| {
+                b["tags"].as_array().into_iter().flatten().find(|t| t["key"] == k).and_then(|t| t["value"].as_str())
+            };
+            if tag("mlflow.experimentType") == Some("NOTEBOOK") {
+                return Vec::new();
+            }
+            let mut m = Map::new();
+            m.insert("name".into(), b["name"].clone());
+            if let Some(l) = b["artifact_location"].as_str() {
+                m.insert("artifact_location".into(), json!(l));
+            }
+            if let Some(d) = tag("mlflow.note.content") {
+                m.insert("description".into(), json!(d));
+            }
+            one("databricks_mlflow_experiment", name("experiment", &o.id), m)
+        }
+        "uc_models" => {
+            let mut m = fit_resource("databricks_registered_model", b);
+            // Aliases name versions, which are restored with their artifacts, not by Terraform;
+            // the storage location of a managed model is the DR metastore's to choose.
+            m.remove("aliases");
+            m.remove("storage_location");
+            if let (Some(c), Some(s)) = (b["catalog_name"].as_str(), b["schema_name"].as_str()) {
+                m.insert("catalog_name".into(), json!(format!("${{databricks_catalog.{}.name}}", name("catalog", c))));
+                m.insert("schema_name".into(), json!(format!("${{databricks_schema.{}.name}}", name("schema", &format!("{c}.{s}")))));
+            }
+            one("databricks_registered_model", name("uc_model", &o.id), m)
+        }
         "storage_credentials" => one(
             "databricks_storage_credential",
             name("credential", &o.id),
@@ -316,9 +376,12 @@ pub fn resources(o: &Obj) -> Vec<(&'static str, String, Value)> {
                 "storage_credential" => {
                     json!(format!("${{databricks_storage_credential.{}.id}}", name("credential", full)))
                 }
-                "table" => json!(full),
+                "table" => json!(format!("${{databricks_sql_table.{}.id}}", name("table", full))),
+                "function" => json!(format!("${{databricks_registered_model.{}.id}}", name("uc_model", full))),
                 _ => return Vec::new(),
             };
+            // Registered models are securables of type `function`; the provider calls them `model`.
+            let attr = if securable == "function" { "model" } else { securable };
             let grants: Vec<Value> = b["privilege_assignments"]
                 .as_array()
                 .into_iter()
@@ -330,20 +393,37 @@ pub fn resources(o: &Obj) -> Vec<(&'static str, String, Value)> {
                 return Vec::new();
             }
             let mut m = Map::new();
-            m.insert(securable.into(), target);
+            m.insert(attr.into(), target);
             m.insert("grant".into(), Value::Array(grants));
             one("databricks_grants", name(&format!("grants_{securable}"), full), m)
         }
         "permissions" => {
-            let Some((api_kind, id)) = o.id.rsplit_once('/') else { return Vec::new() };
+            let split = match o.id.strip_prefix("registered-models/") {
+                Some(model) => Some(("registered-models", model)), // a model name may hold `/`
+                None => o.id.rsplit_once('/'),
+            };
+            let Some((api_kind, id)) = split else { return Vec::new() };
             let (attr, target) = match api_kind {
                 "jobs" => ("job_id", format!("${{databricks_job.{}.id}}", name("job", id))),
                 "clusters" => ("cluster_id", format!("${{databricks_cluster.{}.id}}", name("cluster", id))),
                 "cluster-policies" => ("cluster_policy_id", format!("${{databricks_cluster_policy.{}.id}}", name("policy", id))),
                 "instance-pools" => ("instance_pool_id", format!("${{databricks_instance_pool.{}.id}}", name("pool", id))),
                 "sql/warehouses" => ("sql_endpoint_id", format!("${{databricks_sql_endpoint.{}.id}}", name("warehouse", id))),
-                // Notebook, directory and repo permissions are keyed by object id, which a new
-                // workspace does not keep: they stay in the snapshots.
+                // Workspace objects get new ids in a new workspace: their permissions follow the
+                // path, which the export puts beside the access list.
+                "notebooks" | "directories" => {
+                    let Some(path) = b["path"].as_str() else { return Vec::new() };
+                    let (ty, prefix) = if api_kind == "notebooks" { ("notebook", "notebook") } else { ("directory", "directory") };
+                    (
+                        if api_kind == "notebooks" { "notebook_path" } else { "directory_path" },
+                        format!("${{databricks_{ty}.{}.path}}", name(prefix, path)),
+                    )
+                }
+                "repos" => ("repo_id", format!("${{databricks_repo.{}.id}}", name("repo", id))),
+                "registered-models" => {
+                    ("registered_model_id", format!("${{databricks_mlflow_model.{}.registered_model_id}}", name("model", id)))
+                }
+                "experiments" => ("experiment_id", format!("${{databricks_mlflow_experiment.{}.id}}", name("experiment", id))),
                 _ => return Vec::new(),
             };
             let acl = access_control(b);

@@ -3,7 +3,9 @@
 //!
 //! Environment: `LAKEDR_DATABRICKS_SECRET` (Secrets Manager id of `{"host", "token"}` or
 //! `{"host", "client_id", "client_secret"}`), `LAKEDR_CONTROL_DEST` (`s3://bucket/prefix/`),
-//! `LAKEDR_WORKSPACE_NAME`, optional `LAKEDR_DATABRICKS_RPS` (requests per second).
+//! `LAKEDR_WORKSPACE_NAME`, optional `LAKEDR_DATABRICKS_RPS` (requests per second). Model
+//! versions say whether their artifacts are complete in DR, found through the replication rules
+//! of `LAKEDR_CONFIG` and, for `dbfs:/` artifacts, the DBFS root bucket `LAKEDR_DBFS_ROOT`.
 
 use lakedr::ObjectUrl;
 use lakedr_aws::control::{databricks_config, handle_export};
@@ -28,12 +30,16 @@ async fn main() -> Result<(), Error> {
     }
     let client = DatabricksClient::new(cfg)?;
     let stores = lakedr_aws::s3_stores(&sdk, false);
+    let artifacts = lakedr_aws::control::artifact_locations_from_env(stores.clone())?;
     let dest = Destination::new(
         stores,
         &ObjectUrl::parse(&env("LAKEDR_CONTROL_DEST")?)?,
         &env("LAKEDR_WORKSPACE_NAME")?,
     );
-    let opts = RunOptions::default();
+    let opts = RunOptions {
+        artifacts,
+        ..RunOptions::default()
+    };
     let (client, dest, opts) = (&client, &dest, &opts);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         handle_export(&event.payload, client, dest, opts)
