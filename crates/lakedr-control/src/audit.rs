@@ -135,6 +135,7 @@ pub fn classify(r: &Value) -> Option<(&'static str, String)> {
                 "volume" => "volumes",
                 "external_location" => "external_locations",
                 "storage_credential" => "storage_credentials",
+                "function" => "uc_models", // registered models are `function` securables
                 _ => "grants",
             };
             (
@@ -202,8 +203,51 @@ pub fn classify(r: &Value) -> Option<(&'static str, String)> {
             | "updateModelVersion"
             | "deleteModelVersion"
             | "transitionModelVersionStage"
-            | "setRegisteredModelTag",
+            | "setRegisteredModelTag"
+            | "deleteRegisteredModelTag"
+            | "setModelVersionTag"
+            | "deleteModelVersionTag"
+            | "updateRegisteredModel"
+            | "setRegisteredModelAlias"
+            | "deleteRegisteredModelAlias"
+            | "changeRegisteredModelAcl",
         ) => ("registered_models", id(&["name"]).unwrap_or_default()),
+        (
+            "mlflowExperiment",
+            "createMlflowExperiment"
+            | "deleteMlflowExperiment"
+            | "restoreMlflowExperiment"
+            | "renameMlflowExperiment"
+            | "setExperimentTag"
+            | "changeExperimentAcl",
+        ) => (
+            "experiments",
+            id(&["experimentId", "experiment_id"])
+                .or_else(|| result_field(r, "experiment_id"))
+                .unwrap_or_default(),
+        ),
+        (
+            "unityCatalog",
+            "createRegisteredModel"
+            | "updateRegisteredModel"
+            | "deleteRegisteredModel"
+            | "createModelVersion"
+            | "updateModelVersion"
+            | "deleteModelVersion"
+            | "finalizeModelVersion"
+            | "setRegisteredModelAlias"
+            | "deleteRegisteredModelAlias",
+        ) => (
+            "uc_models",
+            id(&["full_name_arg", "full_name"]).or_else(|| {
+                Some(format!(
+                    "{}.{}.{}",
+                    id(&["catalog_name"])?,
+                    id(&["schema_name"])?,
+                    id(&["name"])?
+                ))
+            })?,
+        ),
         ("featureStore", "createFeatureTable" | "deleteFeatureTable" | "addProducer") => {
             ("feature_tables", id(&["name"]).unwrap_or_default())
         }
@@ -302,6 +346,12 @@ mod tests {
                 serde_json::json!({"catalog_name": "sales", "schema_name": "orders", "name": "landing"}), 200),
             rec("unityCatalog", "updatePermissions", "r11",
                 serde_json::json!({"securable_type": "EXTERNAL_LOCATION", "securable_full_name": "sales_raw"}), 200),
+            rec("modelRegistry", "createModelVersion", "r12", serde_json::json!({"name": "churn", "source": "s3://x"}), 200),
+            rec("mlflowExperiment", "renameMlflowExperiment", "r13",
+                serde_json::json!({"experimentId": "42", "newName": "/Shared/e"}), 200),
+            rec("unityCatalog", "createRegisteredModel", "r14",
+                serde_json::json!({"catalog_name": "main", "schema_name": "default", "name": "churn_uc"}), 200),
+            rec("featureStore", "createFeatureTable", "r15", serde_json::json!({"name": "main.features.customer"}), 200),
             rec("secrets", "putSecret", "r8", serde_json::json!({"scope": "s", "key": "k"}), 200),
             rec("brandNewService", "doThing", "r9", serde_json::json!({}), 200),
             "{not json".to_string(),
@@ -317,17 +367,21 @@ mod tests {
         assert_eq!(
             got,
             vec![
+                ("experiments".into(), "42".into()),
                 ("external_locations".into(), "sales_raw".into()),
+                ("feature_tables".into(), "main.features.customer".into()),
                 ("jobs".into(), "12".into()),
                 ("jobs".into(), "77".into()),
+                ("registered_models".into(), "churn".into()),
                 ("schemas".into(), "sales.orders".into()),
                 ("tables".into(), "sales.orders.t1".into()),
+                ("uc_models".into(), "main.default.churn_uc".into()),
                 ("volumes".into(), "sales.orders.landing".into()),
             ]
         );
         assert_eq!((p.duplicates, p.failed), (1, 1));
         assert_eq!(p.malformed.len(), 1);
-        assert_eq!(p.malformed[0].0, 13);
+        assert_eq!(p.malformed[0].0, 17);
         assert_eq!(p.ignored["jobs.get"], 1);
         assert_eq!(
             p.ignored["secrets.putSecret"], 1,
@@ -337,7 +391,7 @@ mod tests {
         // The same file again (overwritten in place): nothing new.
         let again = parse("1234567890", &text, &mut seen);
         assert!(
-            again.changes.is_empty() && again.duplicates == 8,
+            again.changes.is_empty() && again.duplicates == 12,
             "{again:?}"
         );
         assert_eq!(
