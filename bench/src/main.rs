@@ -88,6 +88,24 @@ fn run(cmd: &mut Command) -> Result<f64> {
     Ok(start.elapsed().as_secs_f64())
 }
 
+/// CPU seconds (user + system) used so far by this process, and by its waited-for children.
+fn cpu_seconds() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime is field 14 of the line.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(4)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let tick = 100.0; // USER_HZ on Linux
+    match f.as_slice() {
+        [u, s, cu, cs] => ((u + s) / tick, (cu + cs) / tick),
+        _ => (0.0, 0.0),
+    }
+}
+
 fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -166,6 +184,7 @@ async fn main() -> Result<()> {
     // 1. Objects, as events, through the replicator with bounded concurrency.
     let before = counter.0.load(Ordering::Relaxed);
     let bytes: u64 = objects.iter().map(|(_, s)| s).sum();
+    let cpu0 = cpu_seconds().0;
     let start = Instant::now();
     let results: Vec<_> = futures::stream::iter(objects.iter().map(|(k, s)| {
         let (ev, replicator) = (event(k, *s), &replicator);
@@ -175,6 +194,7 @@ async fn main() -> Result<()> {
     .collect()
     .await;
     let secs = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds().0 - cpu0;
     let copied = results
         .iter()
         .filter(|r| matches!(r, Ok(Outcome::Copied { .. })))
@@ -283,6 +303,7 @@ async fn main() -> Result<()> {
     let peak = peak_rss_mib();
 
     // 3. The same objects with s5cmd and the AWS CLI (no ordering guarantees).
+    let child_cpu0 = cpu_seconds().1;
     let s5_secs = run(&mut s5(&[
         "--numworkers",
         &args.concurrency.to_string(),
@@ -290,6 +311,7 @@ async fn main() -> Result<()> {
         &format!("s3://{src}/objects/*"),
         &format!("s3://{dr_s5}/objects/"),
     ]))?;
+    let s5_cpu = cpu_seconds().1 - child_cpu0;
     let aws_secs = run(Command::new(&args.aws).args([
         "s3",
         "sync",
@@ -309,13 +331,15 @@ async fn main() -> Result<()> {
         "lakedr": {
             "seconds": secs, "objects_per_s": n / secs, "mb_per_s": mb / secs,
             "requests_per_object": object_requests as f64 / n,
+            "client_cpu_ms_per_object": cpu * 1000.0 / n,
             "table_commits": versions.len(), "table_data_files": table_data_files,
             "requests_per_table_data_file": table_data_requests as f64 / table_data_files.max(1) as f64,
             "requests_per_commit_beyond_files": mean_commit_requests,
             "commit_visible_ms_p50": percentile(&latencies, 0.5), "commit_visible_ms_p99": percentile(&latencies, 0.99),
             "peak_rss_mib": peak,
         },
-        "s5cmd": { "seconds": s5_secs, "objects_per_s": n / s5_secs, "mb_per_s": mb / s5_secs },
+        "s5cmd": { "seconds": s5_secs, "objects_per_s": n / s5_secs, "mb_per_s": mb / s5_secs,
+                   "client_cpu_ms_per_object": s5_cpu * 1000.0 / n },
         "aws_cli": { "seconds": aws_secs, "objects_per_s": n / aws_secs, "mb_per_s": mb / aws_secs },
     });
     println!("{}", serde_json::to_string_pretty(&report)?);

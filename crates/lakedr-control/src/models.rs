@@ -255,10 +255,6 @@ async fn uc_model(
     full: String,
     body: Value,
 ) -> Result<Vec<Obj>, ApiError> {
-    let mut body = body;
-    if let Value::Object(o) = &mut body {
-        o.remove("aliases_count");
-    }
     let mut out = vec![grants(c, "function", &full).await?];
     let versions = list_paged(
         c,
@@ -290,8 +286,16 @@ async fn uc_model(
     Ok(out)
 }
 
-/// An experiment with its permissions (a notebook's experiment has its notebook's).
-async fn experiment(c: &DatabricksClient, id: String, body: Value) -> Result<Vec<Obj>, ApiError> {
+/// An experiment with its permissions (a notebook's experiment has its notebook's). Its
+/// `last_update_time` moves with activity, not configuration: it is not kept.
+async fn experiment(
+    c: &DatabricksClient,
+    id: String,
+    mut body: Value,
+) -> Result<Vec<Obj>, ApiError> {
+    if let Value::Object(o) = &mut body {
+        o.remove("last_update_time");
+    }
     let notebook = body["tags"]
         .as_array()
         .into_iter()
