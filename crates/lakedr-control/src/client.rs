@@ -152,6 +152,9 @@ pub enum ApiError {
     Token { endpoint: String, detail: String },
     #[error("{0}")]
     Config(String),
+    /// Storage the export reads beside the API (model artifacts, to check their DR copy).
+    #[error("storage: {0}")]
+    Storage(String),
 }
 
 impl ApiError {

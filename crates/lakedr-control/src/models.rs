@@ -61,18 +61,21 @@ impl ArtifactLocations {
         ))
     }
 
-    /// Compares the artifact set under `uri` at the source with its DR copy.
-    pub async fn check(&self, uri: &str) -> Value {
+    /// Compares the artifact set under `uri` at the source with its DR copy. A location that
+    /// cannot be checked (no rule covers it, nothing there) is a verdict, `complete: false`
+    /// with the reason; storage that fails to answer is an error, so the version keeps its
+    /// last verdict instead of flapping.
+    pub async fn check(&self, uri: &str) -> Result<Value, ApiError> {
         let mut out = json!({ "source": uri, "complete": false });
         let Some(stores) = &self.stores else {
             out["error"] = json!("no replication rules are configured to find the DR copy");
-            return out;
+            return Ok(out);
         };
         let src = match self.resolve(uri) {
             Ok(u) => u,
             Err(e) => {
                 out["error"] = json!(e);
-                return out;
+                return Ok(out);
             }
         };
         let src = if src.key.is_empty() || src.key.ends_with('/') {
@@ -86,17 +89,17 @@ impl ArtifactLocations {
             .find_map(|r| r.relative(&src).map(|rel| (r, rel)))
         else {
             out["error"] = json!(format!("no replication rule covers {src}"));
-            return out;
+            return Ok(out);
         };
         let dr = rule.dr_url(rel);
         out["dr"] = json!(dr.to_string());
-        let (source_objs, dr_objs) = match (stores.list(&src).await, stores.list(&dr).await) {
-            (Ok(s), Ok(d)) => (s, d),
-            (Err(e), _) | (_, Err(e)) => {
-                out["error"] = json!(e.to_string());
-                return out;
-            }
+        let listing = |u: ObjectUrl| async move {
+            stores
+                .list(&u)
+                .await
+                .map_err(|e| ApiError::Storage(format!("listing artifacts at {u}: {e}")))
         };
+        let (source_objs, dr_objs) = (listing(src.clone()).await?, listing(dr.clone()).await?);
         let c = compare(&src, &source_objs, &dr, &dr_objs, |key| {
             let at = src.with_key(key);
             rule.relative(&at).is_some_and(|rel| rule.selects(rel))
@@ -113,7 +116,7 @@ impl ArtifactLocations {
         } else {
             out["complete"] = json!(c.missing.is_empty() && c.different.is_empty());
         }
-        out
+        Ok(out)
     }
 }
 
@@ -233,7 +236,7 @@ async fn registered_model(
             .unwrap_or_default()
             .to_string();
         v["artifact_uri"] = json!(artifact_uri);
-        v["dr_artifacts"] = arts.check(&artifact_uri).await;
+        v["dr_artifacts"] = arts.check(&artifact_uri).await?;
         out.push(Obj {
             kind: "model_versions",
             id: format!("{name}/{version}"),
@@ -271,7 +274,7 @@ async fn uc_model(
             .as_str()
             .unwrap_or_default()
             .to_string();
-        v["dr_artifacts"] = arts.check(&loc).await;
+        v["dr_artifacts"] = arts.check(&loc).await?;
         out.push(Obj {
             kind: "uc_model_versions",
             id: format!("{full}/{version}"),
