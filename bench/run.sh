@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Rerunnable benchmark: the same data replicated by lakedr and copied by s5cmd and the AWS CLI,
-# on moto server and on s3s-fs, one run each. Results in bench/out/results-<server>.json.
+# on moto server and on s3s-fs, one run each. Results in bench/out/data-plane/results-<server>.json.
 #   bash bench/run.sh [--small N] [--large N] [--large-mib N] [--commits N]
 # BENCH_SERVERS="moto s3s-fs" picks the servers; BENCH_PROFILE=dev reuses the test build
 # (request counts are the same, times are not those of the release binary).
