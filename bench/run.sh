@@ -18,7 +18,7 @@ if [[ " $SERVERS " == *" s3s-fs "* ]] && ! command -v s3s-fs >/dev/null 2>&1; th
   cargo install s3s-fs@0.14.1 --locked --features binary
 fi
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=benchsecret AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1
-OUT=bench/out
+OUT=bench/out/data-plane  # its own folder: the control-plane benchmark may run beside it
 rm -rf "$OUT" && mkdir -p "$OUT"
 .venv/bin/python bench/make_data.py "$OUT/data" "$@"
 if [ "$PROFILE" = dev ]; then
