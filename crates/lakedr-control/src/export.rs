@@ -14,6 +14,7 @@
 //! its manifest, then moves `latest` with a compare-and-swap: a reader of `latest` always finds
 //! a complete manifest whose files exist, and two runs at once cannot lose each other's work.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -21,10 +22,9 @@ use bytes::Bytes;
 use futures::StreamExt;
 use lakedr::store::{ObjectUrl, PutMode, PutOptions, Stores};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::client::DatabricksClient;
-use crate::kinds::{self, ExportError, Obj};
+use crate::kinds::{self, ExportError, Prepared};
 
 /// An exported object's entry in a manifest.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -189,10 +189,6 @@ pub fn rfc3339(t: SystemTime) -> String {
     )
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Options of a run.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -228,7 +224,7 @@ pub async fn export_full(
         let mut next = prev.cloned().unwrap_or_default();
         let mut seen = std::collections::BTreeSet::new();
         for o in &walk.objects {
-            seen.insert(format!("{}/{}", o.kind, o.id));
+            seen.insert(o.key());
         }
         // Gone: in the previous manifest, of a kind listed completely, not seen now, and not
         // an object (or the permissions, grants or versions of one) that failed to be read
@@ -257,7 +253,7 @@ pub async fn export_full(
             .collect();
         Plan {
             base: std::mem::take(&mut next),
-            upserts: walk.objects.clone(),
+            upserts: &walk.objects,
             gone,
             errors: walk.errors.clone(),
             api_calls: client.calls() - calls0,
@@ -278,18 +274,20 @@ pub async fn export_one(
 ) -> Result<Manifest, ExportFailure> {
     let started = Instant::now();
     let calls0 = client.calls();
-    let read = kinds::read_one(client, &opts.artifacts, kind, id).await?;
+    let read: Option<Vec<Prepared>> = kinds::read_one(client, &opts.artifacts, kind, id)
+        .await?
+        .map(|objs| objs.iter().map(Prepared::new).collect());
     let key = format!("{kind}/{id}");
     commit(dest, opts, "incremental", started, |prev| {
         let base = prev.cloned().unwrap_or_default();
         // Parts of the object (a model's versions) are read whole with it: those it no
         // longer has are gone.
         let prefixes = kinds::dependent_prefixes(kind, id);
-        let parts_gone = |keep: &[Obj]| -> Vec<String> {
+        let parts_gone = |keep: &[Prepared]| -> Vec<String> {
             base.objects
                 .keys()
                 .filter(|k| prefixes.iter().any(|p| k.starts_with(p.as_str())))
-                .filter(|k| !keep.iter().any(|o| format!("{}/{}", o.kind, o.id) == **k))
+                .filter(|k| !keep.iter().any(|o| o.key() == **k))
                 .cloned()
                 .collect()
         };
@@ -297,7 +295,7 @@ pub async fn export_one(
             Some(objs) => Plan {
                 gone: parts_gone(objs),
                 base,
-                upserts: objs.clone(),
+                upserts: objs,
                 errors: Vec::new(),
                 api_calls: client.calls() - calls0,
                 host: client.host().to_string(),
@@ -309,7 +307,7 @@ pub async fn export_one(
                 gone.extend(parts_gone(&[]));
                 Plan {
                     base,
-                    upserts: Vec::new(),
+                    upserts: &[],
                     gone,
                     errors: Vec::new(),
                     api_calls: client.calls() - calls0,
@@ -322,9 +320,9 @@ pub async fn export_one(
 }
 
 /// What a run changes, relative to the manifest it starts from.
-struct Plan {
+struct Plan<'a> {
     base: Manifest,
-    upserts: Vec<Obj>,
+    upserts: &'a [Prepared],
     gone: Vec<String>,
     errors: Vec<ExportError>,
     api_calls: u64,
@@ -333,12 +331,12 @@ struct Plan {
 
 /// Writes a run: changed objects, tombstones, the manifest, then `latest` (compare-and-swap;
 /// the plan is rebuilt on the newer manifest if another run moved it meanwhile).
-async fn commit(
+async fn commit<'a>(
     dest: &Destination,
     opts: &RunOptions,
     mode: &str,
     started: Instant,
-    plan: impl Fn(Option<&Manifest>) -> Plan,
+    plan: impl Fn(Option<&Manifest>) -> Plan<'a>,
 ) -> Result<Manifest, ExportFailure> {
     const TRIES: u32 = 5;
     let wall = SystemTime::now();
@@ -363,32 +361,31 @@ async fn commit(
         m.deleted = 0;
 
         // Objects: write the new and the changed.
-        let mut writes: Vec<(String, Vec<u8>)> = Vec::new();
-        for o in &p.upserts {
-            let key = format!("{}/{}", o.kind, o.id);
-            let bytes = kinds::canonical(&o.body);
-            let sha = hex(&Sha256::digest(&bytes));
-            if m.objects.get(&key).is_some_and(|e| e.sha256 == sha) {
+        // Changed objects are copied into a request body only as they are written.
+        let mut writes: Vec<(String, Cow<'_, [u8]>)> = Vec::new();
+        for o in p.upserts {
+            let key = o.key();
+            if m.objects.get(&key).is_some_and(|e| e.sha256 == o.sha256) {
                 m.unchanged += 1;
                 continue;
             }
             let seg = safe_segment(&o.id);
             let file = format!("snapshots/{snapshot}/{}/{seg}.json", o.kind);
-            let terraform = crate::terraform::document(o).map(|doc| {
+            let terraform = o.terraform.as_ref().map(|doc| {
                 let tf = format!("snapshots/{snapshot}/terraform/{}/{seg}.tf.json", o.kind);
-                writes.push((tf.clone(), kinds::canonical(&doc)));
+                writes.push((tf.clone(), Cow::Borrowed(doc.as_slice())));
                 tf
             });
             m.tombstones.remove(&key);
             m.objects.insert(
                 key,
                 Entry {
-                    sha256: sha,
+                    sha256: o.sha256.clone(),
                     file: file.clone(),
                     terraform,
                 },
             );
-            writes.push((file, bytes));
+            writes.push((file, Cow::Borrowed(o.bytes.as_slice())));
         }
         // Tombstones: a file saying when the object was seen gone, and the manifest entry.
         for key in &p.gone {
@@ -406,7 +403,9 @@ async fn commit(
             };
             writes.push((
                 file,
-                kinds::canonical(&serde_json::to_value(&t).unwrap_or_default()),
+                Cow::Owned(kinds::canonical(
+                    &serde_json::to_value(&t).unwrap_or_default(),
+                )),
             ));
             m.tombstones.insert(key.clone(), t);
             m.deleted += 1;
@@ -428,7 +427,7 @@ async fn commit(
                 let o = json_opts.clone();
                 async move {
                     dest.stores
-                        .put(&url, Bytes::from(bytes), &o)
+                        .put(&url, Bytes::from(bytes.into_owned()), &o)
                         .await
                         .map(|_| ())
                 }

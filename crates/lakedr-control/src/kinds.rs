@@ -21,6 +21,40 @@ pub struct Obj {
     pub body: Value,
 }
 
+/// An object ready to store: its canonical bytes, their SHA-256 and its Terraform JSON. The
+/// walk keeps objects in this form, a fraction of the memory of parsed JSON values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prepared {
+    pub kind: &'static str,
+    pub id: String,
+    pub bytes: Vec<u8>,
+    pub sha256: String,
+    pub terraform: Option<Vec<u8>>,
+}
+
+impl Prepared {
+    pub fn new(o: &Obj) -> Self {
+        use sha2::Digest;
+        let bytes = canonical(&o.body);
+        let sha256 = sha2::Sha256::digest(&bytes)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        Self {
+            kind: o.kind,
+            id: o.id.clone(),
+            terraform: crate::terraform::document(o).map(|d| canonical(&d)),
+            bytes,
+            sha256,
+        }
+    }
+
+    /// `kind/id`, its key in a manifest.
+    pub fn key(&self) -> String {
+        format!("{}/{}", self.kind, self.id)
+    }
+}
+
 /// A failure to read one object, or a whole kind.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct ExportError {
@@ -34,7 +68,7 @@ pub struct ExportError {
 /// lists the kinds whose listing succeeded: only those can reveal deletions.
 #[derive(Debug, Default)]
 pub struct Walk {
-    pub objects: Vec<Obj>,
+    pub objects: Vec<Prepared>,
     pub errors: Vec<ExportError>,
     pub complete: Vec<&'static str>,
 }
@@ -52,6 +86,11 @@ impl Walk {
                 None
             }
         }
+    }
+
+    /// Keeps an object (in its stored form).
+    pub(crate) fn push(&mut self, o: Obj) {
+        self.objects.push(Prepared::new(&o));
     }
 
     pub(crate) fn fail(&mut self, kind: &str, id: &str, e: &ApiError) {
@@ -274,7 +313,7 @@ pub(crate) async fn each<T, F, Fut>(
         .await;
     for (id, r) in results {
         match r {
-            Ok(objs) => walk.objects.extend(objs),
+            Ok(objs) => objs.into_iter().for_each(|o| walk.push(o)),
             Err(e) if e.is_not_found() => {} // deleted since it was listed
             Err(e) => walk.fail(kind, &id, &e),
         }
@@ -295,7 +334,7 @@ pub async fn walk_all(c: &DatabricksClient, arts: &ArtifactLocations, concurrenc
         )
         .await,
     ) {
-        walk.objects.push(Obj {
+        walk.push(Obj {
             kind: "workspace_conf",
             id: "workspace".into(),
             body: conf,
@@ -317,7 +356,7 @@ pub async fn walk_all(c: &DatabricksClient, arts: &ArtifactLocations, concurrenc
                 if kind == "groups" {
                     for m in v["members"].as_array().into_iter().flatten() {
                         if let Some(mid) = as_id(&m["value"]) {
-                            walk.objects.push(Obj {
+                            walk.push(Obj {
                                     kind: "group_members",
                                     id: format!("{id}/{mid}"),
                                     body: json!({"group_id": id, "group": v["displayName"],
@@ -326,7 +365,7 @@ pub async fn walk_all(c: &DatabricksClient, arts: &ArtifactLocations, concurrenc
                         }
                     }
                 }
-                walk.objects.push(Obj { kind, id, body: v });
+                walk.push(Obj { kind, id, body: v });
             }
             if kind == "groups" {
                 walk.complete.push("group_members");
@@ -593,7 +632,7 @@ async fn walk_unity_catalog(c: &DatabricksClient, n: usize, walk: &mut Walk) {
     match c.get("/api/2.1/unity-catalog/metastore_summary", &[]).await {
         Ok(m) => {
             let id = as_id(&m["metastore_id"]).unwrap_or_else(|| "current".into());
-            walk.objects.push(Obj {
+            walk.push(Obj {
                 kind: "metastore",
                 id,
                 body: m,
@@ -636,7 +675,7 @@ async fn walk_unity_catalog(c: &DatabricksClient, n: usize, walk: &mut Walk) {
                 walk.fail("schemas", &name, &e);
             }
         }
-        walk.objects.push(Obj {
+        walk.push(Obj {
             kind: "catalogs",
             id: name,
             body,
@@ -685,7 +724,7 @@ async fn walk_unity_catalog(c: &DatabricksClient, n: usize, walk: &mut Walk) {
                 walk.fail("tables", full, &e);
             }
         }
-        walk.objects.push(Obj {
+        walk.push(Obj {
             kind: "schemas",
             id: full.clone(),
             body: body.clone(),
