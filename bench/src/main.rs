@@ -172,9 +172,11 @@ async fn main() -> Result<()> {
     let mut table = Vec::new();
     files(&args.data.join("table"), "", &mut table)?;
 
+    // The default copy settings: objects above 256 MiB go multipart, so the large objects here
+    // are single server-side copies, as s5cmd makes them (multipart copy is in the tests).
     let replicator_to = |dst: &str| -> Result<Replicator> {
         let config = Config::from_text(&format!(
-            "[[rule]]\nname = \"bench\"\nsource = \"s3://{src}/\"\ndestination = \"s3://{dst}/\"\n[s3]\nforce_path_style = true\n[copy]\nmultipart_threshold_bytes = 67108864\nmultipart_part_size_bytes = 16777216\nmax_concurrency = 16\n"
+            "[[rule]]\nname = \"bench\"\nsource = \"s3://{src}/\"\ndestination = \"s3://{dst}/\"\n[s3]\nforce_path_style = true\n"
         ))?;
         let store = lakedr_aws::S3Store::from_client(client.clone(), config.copy.clone());
         let ctx = Context {
