@@ -44,20 +44,21 @@ sam=$!
 phase tests
 run_tests
 
-# The functions as deployed: arm64 release builds with cargo lambda (zig links them). They need
-# the aarch64 standard library (rustup's target); where it cannot be had, the log says so.
-phase "Lambda functions, arm64 release"
-if rustup target list --installed 2>/dev/null | grep -q '^aarch64-unknown-linux-gnu$' ||
-  timeout 300 rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then
-  bash scripts/package.sh
-else
-  echo "NOT BUILT: the aarch64 standard library is not installed and rustup could not fetch it"
-fi
-
 phase "SAM template"
 sam_status=0
 wait "$sam" || sam_status=$?
 cat "$logs/sam"
 [ "$sam_status" -eq 0 ]
+
+# The functions as deployed: arm64 release builds with cargo lambda (zig links them). They need
+# the aarch64 standard library (rustup's target); where it cannot be had, the log says so.
+phase "Lambda functions, arm64 release"
+targets=$(rustup target list --installed 2>/dev/null || true)
+if [[ $'\n'"$targets"$'\n' == *$'\n'aarch64-unknown-linux-gnu$'\n'* ]] ||
+  timeout 300 rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then
+  bash scripts/package.sh
+else
+  echo "NOT BUILT: the aarch64 standard library is not installed and rustup could not fetch it"
+fi
 
 phase done

@@ -93,7 +93,7 @@ async fn model_versions_say_whether_their_artifacts_are_complete_in_dr() {
     )
     .unwrap();
     let opts = RunOptions {
-        artifacts: ArtifactLocations::new(stores.clone(), config.rules.clone(), None),
+        artifacts: ArtifactLocations::new(stores.clone(), &config, None),
         ..RunOptions::default()
     };
     let mut cfg = ClientConfig::new(&fake.url, Auth::Token(PAT.into()));
@@ -153,6 +153,22 @@ async fn model_versions_say_whether_their_artifacts_are_complete_in_dr() {
             .contains_key(&format!("permissions/experiments/{notebook_experiment}")),
         "a notebook's experiment has its notebook's permissions"
     );
+    let churn_experiment = experiments
+        .iter()
+        .find(|e| e["name"] == "/Shared/churn")
+        .and_then(|e| e["experiment_id"].as_str())
+        .unwrap()
+        .to_string();
+    let exp_acl = object(
+        &dest,
+        &first,
+        &format!("permissions/experiments/{churn_experiment}"),
+    )
+    .await;
+    assert_eq!(
+        exp_acl["object_id"],
+        format!("/experiments/{churn_experiment}")
+    );
 
     // 2. Complete versions say so, with what was compared; the one missing a file says which.
     let v1 = object(&dest, &first, "model_versions/churn/1").await;
@@ -186,7 +202,7 @@ async fn model_versions_say_whether_their_artifacts_are_complete_in_dr() {
     s3.put_object()
         .bucket("lake-dr")
         .key(&fraud_key)
-        .body(b"tampered==1.0\n".to_vec().into())
+        .body(b"scikit-learn==1.5.1\n".to_vec().into()) // same size, other bytes
         .send()
         .await
         .unwrap();
@@ -249,13 +265,45 @@ async fn model_versions_say_whether_their_artifacts_are_complete_in_dr() {
             .join(format!("experiments__{notebook_experiment}.tf.json"))
             .exists()
     );
+    let exp_perms: Value = serde_json::from_slice(
+        &std::fs::read(tf.path().join(format!(
+            "permissions__experiments%2F{churn_experiment}.tf.json"
+        )))
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        exp_perms["resource"]["databricks_permissions"]
+            .as_object()
+            .unwrap()
+            .values()
+            .next()
+            .unwrap()["experiment_id"],
+        format!("${{databricks_mlflow_experiment.experiment_{churn_experiment}.id}}")
+    );
 
-    // 5. A deleted version, then a deleted model (with its permissions and versions), become
-    // tombstones.
+    // 5. A deleted version, a deleted model (with its permissions and versions) and a deleted
+    // experiment (still readable, in the trash) become tombstones.
+    let fraud_experiment = experiments
+        .iter()
+        .find(|e| e["name"] == "/Shared/fraud")
+        .and_then(|e| e["experiment_id"].as_str())
+        .unwrap()
+        .to_string();
     mlflow.client(&json!([
         ["delete-version", "churn", "1"],
-        ["delete-model", "fraud"]
+        ["delete-model", "fraud"],
+        ["delete-experiment", fraud_experiment]
     ]));
+    let exp_gone = export_one(&c, &dest, "experiments", &fraud_experiment, &opts)
+        .await
+        .unwrap();
+    for key in [
+        format!("experiments/{fraud_experiment}"),
+        format!("permissions/experiments/{fraud_experiment}"),
+    ] {
+        assert!(exp_gone.tombstones.contains_key(&key), "{key}");
+    }
     let after = export_one(&c, &dest, "registered_models", "churn", &opts)
         .await
         .unwrap();

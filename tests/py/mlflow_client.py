@@ -8,6 +8,7 @@ where ACTIONS_JSON is a list of actions, each a list:
     ["notebook-experiment", PATH]              -> {"experiment_id"}
     ["delete-version", MODEL_NAME, VERSION]    -> {}
     ["delete-model", MODEL_NAME]               -> {}
+    ["delete-experiment", EXPERIMENT_ID]       -> {}
 
 `log-model` starts a run in EXPERIMENT (created if new), logs a model directory (an `MLmodel`,
 a pickled model of some size, its requirements) as the run's artifacts (to S3 when the
@@ -53,6 +54,9 @@ def act(client, cmd, *args):
         return {}
     if cmd == "delete-model":
         client.delete_registered_model(args[0])
+        return {}
+    if cmd == "delete-experiment":
+        client.delete_experiment(args[0])
         return {}
     sys.exit(f"unknown action {cmd}")
 

@@ -74,6 +74,9 @@ impl Mlflow {
         let Ok(mut s) = std::net::TcpStream::connect(self.url.trim_start_matches("http://")) else {
             return false;
         };
+        // A server still starting may accept and not answer: ask again rather than hang.
+        let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+        let _ = s.set_write_timeout(Some(Duration::from_secs(5)));
         let _ = write!(
             s,
             "GET /health HTTP/1.1\r\nHost: mlflow\r\nConnection: close\r\n\r\n"

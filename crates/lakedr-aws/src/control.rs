@@ -98,9 +98,9 @@ pub async fn databricks_config(
 pub fn artifact_locations_from_env(
     stores: Stores,
 ) -> Result<lakedr_control::ArtifactLocations, String> {
-    let rules = match std::env::var("LAKEDR_CONFIG") {
-        Ok(v) if !v.trim().is_empty() => crate::config_from_env().map_err(|e| e.to_string())?.rules,
-        _ => Vec::new(),
+    let config = match std::env::var("LAKEDR_CONFIG") {
+        Ok(v) if !v.trim().is_empty() => Some(crate::config_from_env().map_err(|e| e.to_string())?),
+        _ => None,
     };
     let dbfs_root = match std::env::var("LAKEDR_DBFS_ROOT") {
         Ok(v) if !v.trim().is_empty() => {
@@ -108,9 +108,10 @@ pub fn artifact_locations_from_env(
         }
         _ => None,
     };
-    Ok(lakedr_control::ArtifactLocations::new(
-        stores, rules, dbfs_root,
-    ))
+    Ok(match config {
+        Some(c) => lakedr_control::ArtifactLocations::new(stores, &c, dbfs_root),
+        None => lakedr_control::ArtifactLocations::default(),
+    })
 }
 
 /// The audit function: for each audit-log file an event names (S3 notification or

@@ -347,11 +347,15 @@ async fn export(args: ExportArgs<'_>, json: bool) -> Result<ExitCode> {
         config,
     } = args;
     // The data plane's rules say where model artifacts have their DR copies.
-    let rules = if config.exists() {
-        Config::from_file(config)?.rules
+    let data_plane = if config.exists() {
+        Some(Config::from_file(config)?)
     } else {
-        Vec::new()
+        None
     };
+    let rules = data_plane
+        .as_ref()
+        .map(|c| c.rules.as_slice())
+        .unwrap_or_default();
     let dbfs_root = dbfs_root
         .map(lakedr::ObjectUrl::parse)
         .transpose()
@@ -379,7 +383,10 @@ async fn export(args: ExportArgs<'_>, json: bool) -> Result<ExitCode> {
     } else {
         lakedr::Stores::new(None)
     };
-    let artifacts = ArtifactLocations::new(stores.clone(), rules, dbfs_root);
+    let artifacts = match &data_plane {
+        Some(c) => ArtifactLocations::new(stores.clone(), c, dbfs_root),
+        None => ArtifactLocations::default(),
+    };
     let dest = Destination::new(stores, &root, &name);
     let client = DatabricksClient::new(cfg)?;
     let opts = RunOptions {

@@ -244,7 +244,7 @@ pub fn classify(r: &Value) -> Option<(&'static str, String)> {
                     "{}.{}.{}",
                     id(&["catalog_name"])?,
                     id(&["schema_name"])?,
-                    id(&["name"])?
+                    id(&["name", "model_name"])?
                 ))
             })?,
         ),

@@ -238,7 +238,7 @@ pub async fn export_full(
                             && id.ends_with(&format!("/{}", e.id)))
                         || kinds::dependent_prefixes(&e.kind, &e.id)
                             .iter()
-                            .any(|p| key.starts_with(p.as_str()))
+                            .any(|p| kinds::is_part(key, p))
                 }
             })
         };
@@ -286,7 +286,7 @@ pub async fn export_one(
         let parts_gone = |keep: &[Prepared]| -> Vec<String> {
             base.objects
                 .keys()
-                .filter(|k| prefixes.iter().any(|p| k.starts_with(p.as_str())))
+                .filter(|k| prefixes.iter().any(|p| kinds::is_part(k, p)))
                 .filter(|k| !keep.iter().any(|o| o.key() == **k))
                 .cloned()
                 .collect()

@@ -839,9 +839,16 @@ pub fn dependents(kind: &str, id: &str) -> Vec<String> {
 }
 
 /// Key prefixes of the objects that belong to an object (a registered model's versions): a
-/// re-read of the object replaces them all.
+/// re-read of the object replaces them all. See [`is_part`].
 pub fn dependent_prefixes(kind: &str, id: &str) -> Vec<String> {
     models::dependents(kind, id).1
+}
+
+/// True when `key` is a part directly under `prefix` (a version of that model, not of a model
+/// whose name continues with `/`).
+pub fn is_part(key: &str, prefix: &str) -> bool {
+    key.strip_prefix(prefix)
+        .is_some_and(|rest| !rest.is_empty() && !rest.contains('/'))
 }
 
 /// Reads one object (and its permissions or grants, and its versions) after a change event.
@@ -921,6 +928,12 @@ mod tests {
             vec!["grants/schema/sales.orders"]
         );
         assert!(dependents("notebooks", "/x").is_empty());
+        let p = &dependent_prefixes("registered_models", "a")[0];
+        assert!(is_part("model_versions/a/1", p));
+        assert!(
+            !is_part("model_versions/a/1/2", p),
+            "version 2 of model `a/1`"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! artifacts are not all there, with the source's size and entity tag, says so: an exported
 //! registry entry never claims a model that cannot be loaded in DR.
 
+use futures::{StreamExt, TryStreamExt};
 use lakedr::Stores;
 use lakedr::config::Rule;
 use lakedr::store::{ObjectMeta, ObjectUrl};
@@ -25,16 +26,20 @@ pub struct ArtifactLocations {
     stores: Option<Stores>,
     rules: Vec<Rule>,
     dbfs_root: Option<ObjectUrl>,
+    /// Whether entity tags can be compared: not when DR objects are written with a KMS key
+    /// (their entity tags are not content hashes).
+    compare_etags: bool,
 }
 
 impl ArtifactLocations {
-    /// `rules` map source artifacts to DR; `dbfs_root` is where `dbfs:/` lives
-    /// (`s3://<root bucket>/<region>-prod/<workspace id>/`).
-    pub fn new(stores: Stores, rules: Vec<Rule>, dbfs_root: Option<ObjectUrl>) -> Self {
+    /// The data plane's rules map source artifacts to DR (`config`); `dbfs_root` is where
+    /// `dbfs:/` lives (`s3://<root bucket>/<region>-prod/<workspace id>/`).
+    pub fn new(stores: Stores, config: &lakedr::Config, dbfs_root: Option<ObjectUrl>) -> Self {
         Self {
             stores: Some(stores),
-            rules,
+            rules: config.rules.clone(),
             dbfs_root,
+            compare_etags: config.copy.kms_key_id.is_none(),
         }
     }
 
@@ -61,6 +66,20 @@ impl ArtifactLocations {
         ))
     }
 
+    /// [`check`](Self::check) for a model version: a version still being registered (its
+    /// artifacts may still be arriving at the source) is never complete.
+    pub async fn check_version(&self, version: &Value, uri: &str) -> Result<Value, ApiError> {
+        let mut out = self.check(uri).await?;
+        match version["status"].as_str() {
+            None | Some("READY") => {}
+            Some(other) => {
+                out["complete"] = json!(false);
+                out["error"] = json!(format!("the version is {other}, not READY"));
+            }
+        }
+        Ok(out)
+    }
+
     /// Compares the artifact set under `uri` at the source with its DR copy. A location that
     /// cannot be checked (no rule covers it, nothing there) is a verdict, `complete: false`
     /// with the reason; storage that fails to answer is an error, so the version keeps its
@@ -83,10 +102,12 @@ impl ArtifactLocations {
         } else {
             src.with_key(format!("{}/", src.key))
         };
+        // The rule the replicator uses: the longest source prefix that covers the location.
         let Some((rule, rel)) = self
             .rules
             .iter()
-            .find_map(|r| r.relative(&src).map(|rel| (r, rel)))
+            .filter_map(|r| r.relative(&src).map(|rel| (r, rel)))
+            .max_by_key(|(r, _)| r.source.key.len())
         else {
             out["error"] = json!(format!("no replication rule covers {src}"));
             return Ok(out);
@@ -100,10 +121,17 @@ impl ArtifactLocations {
                 .map_err(|e| ApiError::Storage(format!("listing artifacts at {u}: {e}")))
         };
         let (source_objs, dr_objs) = (listing(src.clone()).await?, listing(dr.clone()).await?);
-        let c = compare(&src, &source_objs, &dr, &dr_objs, |key| {
-            let at = src.with_key(key);
-            rule.relative(&at).is_some_and(|rel| rule.selects(rel))
-        });
+        let c = compare(
+            &src,
+            &source_objs,
+            &dr,
+            &dr_objs,
+            self.compare_etags,
+            |key| {
+                let at = src.with_key(key);
+                rule.relative(&at).is_some_and(|rel| rule.selects(rel))
+            },
+        );
         out["files"] = json!(c.files);
         out["bytes"] = json!(c.bytes);
         out["missing_count"] = json!(c.missing.len());
@@ -131,13 +159,14 @@ struct Comparison {
 
 /// Source objects (under `src`) against DR objects (under `dr`), by relative key: each must be
 /// in DR with the same size and, where both entity tags are content hashes (single-part
-/// uploads and copies), the same entity tag. `selected` says which relative keys the rule
+/// uploads and copies) and `etags` allows it, the same entity tag. `selected` says which relative keys the rule
 /// replicates (by source key): one it excludes is counted, as it never reaches DR.
 fn compare(
     src: &ObjectUrl,
     source: &[ObjectMeta],
     dr: &ObjectUrl,
     copies: &[ObjectMeta],
+    etags: bool,
     selected: impl Fn(&str) -> bool,
 ) -> Comparison {
     let in_dr: std::collections::HashMap<&str, &ObjectMeta> = copies
@@ -156,10 +185,11 @@ fn compare(
         match in_dr.get(rel) {
             None => c.missing.push(rel.to_string()),
             Some(d) => {
-                let etag_differs = matches!(
-                    (content_hash(&o.etag), content_hash(&d.etag)),
-                    (Some(a), Some(b)) if a != b
-                );
+                let etag_differs = etags
+                    && matches!(
+                        (content_hash(&o.etag), content_hash(&d.etag)),
+                        (Some(a), Some(b)) if a != b
+                    );
                 if d.size != o.size || etag_differs {
                     c.different.push(rel.to_string());
                 }
@@ -177,6 +207,18 @@ fn content_hash(etag: &Option<String>) -> Option<&str> {
 /// An MLflow `filter` string literal.
 fn quoted(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// Versions read a few at a time (each is an API call and two listings), in order.
+async fn versions_of<F>(reads: impl Iterator<Item = F>) -> Result<Vec<Obj>, ApiError>
+where
+    F: std::future::Future<Output = Result<Option<Obj>, ApiError>>,
+{
+    let got: Vec<Option<Obj>> = futures::stream::iter(reads)
+        .buffered(4)
+        .try_collect()
+        .await?;
+    Ok(got.into_iter().flatten().collect())
 }
 
 /// A registered model of the workspace registry (its versions are objects of their own).
@@ -220,29 +262,38 @@ async fn registered_model(
         "model_versions",
     )
     .await?;
-    for mut v in versions {
-        let Some(version) = as_id(&v["version"]) else {
-            continue;
-        };
-        let uri = c
-            .get(
-                "/api/2.0/mlflow/model-versions/get-download-uri",
-                &[("name", &name), ("version", &version)],
-            )
-            .await?;
-        let artifact_uri = uri["artifact_uri"]
-            .as_str()
-            .or(v["source"].as_str())
-            .unwrap_or_default()
-            .to_string();
-        v["artifact_uri"] = json!(artifact_uri);
-        v["dr_artifacts"] = arts.check(&artifact_uri).await?;
-        out.push(Obj {
-            kind: "model_versions",
-            id: format!("{name}/{version}"),
-            body: v,
-        });
-    }
+    let read = versions.into_iter().filter_map(|v| {
+        let version = as_id(&v["version"])?;
+        let name = &name;
+        Some(async move {
+            let uri = c
+                .get(
+                    "/api/2.0/mlflow/model-versions/get-download-uri",
+                    &[("name", name), ("version", &version)],
+                )
+                .await;
+            let uri = match uri {
+                Ok(u) => u,
+                // Deleted since the search: gone with it, not the model.
+                Err(e) if e.is_not_found() => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            let artifact_uri = uri["artifact_uri"]
+                .as_str()
+                .or(v["source"].as_str())
+                .unwrap_or_default()
+                .to_string();
+            let mut v = v;
+            v["artifact_uri"] = json!(artifact_uri);
+            v["dr_artifacts"] = arts.check_version(&v, &artifact_uri).await?;
+            Ok(Some(Obj {
+                kind: "model_versions",
+                id: format!("{name}/{version}"),
+                body: v,
+            }))
+        })
+    });
+    out.extend(versions_of(read).await?);
     out.push(Obj {
         kind: "registered_models",
         id: name,
@@ -266,21 +317,23 @@ async fn uc_model(
         "model_versions",
     )
     .await?;
-    for mut v in versions {
-        let Some(version) = as_id(&v["version"]) else {
-            continue;
-        };
-        let loc = v["storage_location"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        v["dr_artifacts"] = arts.check(&loc).await?;
-        out.push(Obj {
-            kind: "uc_model_versions",
-            id: format!("{full}/{version}"),
-            body: v,
-        });
-    }
+    let full_name = &full;
+    let read = versions.into_iter().filter_map(|mut v| {
+        let version = as_id(&v["version"])?;
+        Some(async move {
+            let loc = v["storage_location"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            v["dr_artifacts"] = arts.check_version(&v, &loc).await?;
+            Ok(Some(Obj {
+                kind: "uc_model_versions",
+                id: format!("{full_name}/{version}"),
+                body: v,
+            }))
+        })
+    });
+    out.extend(versions_of(read).await?);
     out.push(Obj {
         kind: "uc_models",
         id: full,
@@ -299,11 +352,10 @@ async fn experiment(
     if let Value::Object(o) = &mut body {
         o.remove("last_update_time");
     }
-    let notebook = body["tags"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|t| t["key"] == "mlflow.experimentType" && t["value"] == "NOTEBOOK");
+    let notebook = body["tags"].as_array().into_iter().flatten().any(|t| {
+        t["key"] == "mlflow.experimentType"
+            && (t["value"] == "NOTEBOOK" || t["value"] == "REPO_NOTEBOOK")
+    });
     let acl = if notebook {
         None
     } else {
@@ -451,6 +503,15 @@ pub(crate) async fn read_one(
             let got = c
                 .get("/api/2.0/mlflow/experiments/get", &[("experiment_id", id)])
                 .await?;
+            // A deleted experiment stays readable (in the trash) until it is purged.
+            if got["experiment"]["lifecycle_stage"] == "deleted" {
+                return Err(ApiError::Status {
+                    endpoint: format!("/api/2.0/mlflow/experiments/get?experiment_id={id}"),
+                    status: 404,
+                    code: "RESOURCE_DOES_NOT_EXIST".into(),
+                    message: "the experiment is deleted".into(),
+                });
+            }
             experiment(c, id.to_string(), got["experiment"].clone()).await
         }
         _ => Ok(vec![feature_table(c, id).await?]),
@@ -502,7 +563,13 @@ mod tests {
             // A multipart copy: its entity tag is no content hash, the size decides.
             meta("primary/mlflow/1/r/artifacts/model/big.bin", 9000, "e-2"),
         ];
-        let c = compare(&src, &source, &dr, &copies, |_| true);
+        let c = compare(&src, &source, &dr, &copies, true, |_| true);
+        let kms = compare(&src, &source, &dr, &copies, false, |_| true);
+        assert_eq!(
+            kms.different,
+            Vec::<String>::new(),
+            "with KMS only sizes count"
+        );
         assert_eq!(c.files, 4);
         assert_eq!(c.bytes, 9115);
         assert_eq!(c.missing, vec!["conda.yaml"]);

@@ -286,7 +286,16 @@ pub fn resources(o: &Obj) -> Vec<(&'static str, String, Value)> {
             one("databricks_external_location", name("location", &o.id), m)
         }
         "tables" => {
+            // What the resource can create; streaming tables, materialized views and foreign
+            // tables come from their pipelines and connections.
+            let ty = b["table_type"].as_str().unwrap_or_default();
+            if !matches!(ty, "MANAGED" | "EXTERNAL" | "VIEW") {
+                return Vec::new();
+            }
             let mut m = fit_resource("databricks_sql_table", b);
+            if ty != "EXTERNAL" {
+                m.remove("storage_location"); // the DR metastore places managed tables
+            }
             let columns: Vec<Value> = b["columns"]
                 .as_array()
                 .into_iter()
@@ -294,7 +303,7 @@ pub fn resources(o: &Obj) -> Vec<(&'static str, String, Value)> {
                 .filter_map(|c| {
                     let mut col = Map::new();
                     col.insert("name".into(), json!(c["name"].as_str()?));
-                    col.insert("type".into(), json!(c["type_text"].as_str().or(c["type_name"].as_str())?.to_ascii_lowercase()));
+                    col.insert("type".into(), json!(c["type_text"].as_str().or(c["type_name"].as_str())?));
                     for k in ["comment", "nullable"] {
                         if !c[k].is_null() {
                             col.insert(k.into(), c[k].clone());
@@ -320,12 +329,14 @@ pub fn resources(o: &Obj) -> Vec<(&'static str, String, Value)> {
             let tag = |k: &str| {
                 b["tags"].as_array().into_iter().flatten().find(|t| t["key"] == k).and_then(|t| t["value"].as_str())
             };
-            if tag("mlflow.experimentType") == Some("NOTEBOOK") {
+            if matches!(tag("mlflow.experimentType"), Some("NOTEBOOK" | "REPO_NOTEBOOK")) {
                 return Vec::new();
             }
             let mut m = Map::new();
             m.insert("name".into(), b["name"].clone());
-            if let Some(l) = b["artifact_location"].as_str() {
+            // The workspace's default location names the experiment's old id: the DR workspace
+            // chooses its own.
+            if let Some(l) = b["artifact_location"].as_str().filter(|l| !l.starts_with("dbfs:/databricks/mlflow-tracking/")) {
                 m.insert("artifact_location".into(), json!(l));
             }
             if let Some(d) = tag("mlflow.note.content") {
