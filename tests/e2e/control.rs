@@ -201,17 +201,11 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
             .join("permissions__notebooks%2F123.tf.json")
             .exists()
     );
-    let nb_acl: Value = serde_json::from_slice(
-        &std::fs::read(tf.path().join("permissions__notebooks%2F124.tf.json")).unwrap(),
-    )
-    .unwrap();
-    let nb_acl = nb_acl["resource"]["databricks_permissions"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .clone();
+    let nb_acl = tf_resource(
+        tf.path(),
+        "permissions__notebooks%2F124.tf.json",
+        "databricks_permissions",
+    );
     assert_eq!(
         nb_acl["notebook_path"],
         format!(
@@ -356,6 +350,17 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
 }
 
 /// `tests/py/tf_schema.py validate` on a directory of Terraform JSON.
+/// The one resource of type `ty` in the Terraform file `file` of `dir`.
+pub(crate) fn tf_resource(dir: &Path, file: &str, ty: &str) -> Value {
+    let doc: Value = serde_json::from_slice(
+        &std::fs::read(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}")),
+    )
+    .unwrap();
+    let by_name = doc["resource"][ty].as_object().unwrap();
+    assert_eq!(by_name.len(), 1, "{file}: {doc}");
+    by_name.values().next().unwrap().clone()
+}
+
 pub(crate) fn terraform_report(dir: &Path) -> Value {
     let out = std::process::Command::new(lakedr_tests::python())
         .arg(lakedr_tests::repo_root().join("tests/py/tf_schema.py"))

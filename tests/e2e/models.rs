@@ -241,21 +241,11 @@ async fn model_versions_say_whether_their_artifacts_are_complete_in_dr() {
         let got = report["resources"][ty].as_u64().unwrap_or(0);
         assert!(got >= at_least, "{ty}: {got}: {report}");
     }
-    let perms: Value = serde_json::from_slice(
-        &std::fs::read(
-            tf.path()
-                .join("permissions__registered-models%2Fchurn.tf.json"),
-        )
-        .unwrap(),
-    )
-    .unwrap();
-    let perms = perms["resource"]["databricks_permissions"]
-        .as_object()
-        .unwrap()
-        .values()
-        .next()
-        .unwrap()
-        .clone();
+    let perms = crate::control::tf_resource(
+        tf.path(),
+        "permissions__registered-models%2Fchurn.tf.json",
+        "databricks_permissions",
+    );
     assert_eq!(
         perms["registered_model_id"],
         "${databricks_mlflow_model.model_churn.registered_model_id}"
@@ -265,20 +255,13 @@ async fn model_versions_say_whether_their_artifacts_are_complete_in_dr() {
             .join(format!("experiments__{notebook_experiment}.tf.json"))
             .exists()
     );
-    let exp_perms: Value = serde_json::from_slice(
-        &std::fs::read(tf.path().join(format!(
-            "permissions__experiments%2F{churn_experiment}.tf.json"
-        )))
-        .unwrap(),
-    )
-    .unwrap();
+    let exp_perms = crate::control::tf_resource(
+        tf.path(),
+        &format!("permissions__experiments%2F{churn_experiment}.tf.json"),
+        "databricks_permissions",
+    );
     assert_eq!(
-        exp_perms["resource"]["databricks_permissions"]
-            .as_object()
-            .unwrap()
-            .values()
-            .next()
-            .unwrap()["experiment_id"],
+        exp_perms["experiment_id"],
         format!("${{databricks_mlflow_experiment.experiment_{churn_experiment}.id}}")
     );
 
