@@ -169,6 +169,28 @@ fn member_ref(r: &str, id: &str) -> Option<String> {
     Some(format!("${{{ty}.{}.id}}", name(prefix, id)))
 }
 
+/// A Unity Catalog object's catalog and schema as references to their resources, so that
+/// Terraform creates them first.
+fn parent_refs(b: &Value, m: &mut Map<String, Value>) {
+    let Some(c) = b["catalog_name"].as_str() else {
+        return;
+    };
+    m.insert(
+        "catalog_name".into(),
+        json!(format!(
+            "${{databricks_catalog.{}.name}}",
+            name("catalog", c)
+        )),
+    );
+    if let Some(s) = b["schema_name"].as_str() {
+        let schema = name("schema", &format!("{c}.{s}"));
+        m.insert(
+            "schema_name".into(),
+            json!(format!("${{databricks_schema.{schema}.name}}")),
+        );
+    }
+}
+
 /// Permissions: the non-inherited levels of each principal.
 fn access_control(body: &Value) -> Vec<Value> {
     let mut out = Vec::new();
@@ -263,16 +285,12 @@ pub fn resources(o: &Obj) -> Vec<(&'static str, String, Value)> {
         "catalogs" => one("databricks_catalog", name("catalog", &o.id), fit_resource("databricks_catalog", b)),
         "schemas" => {
             let mut m = fit_resource("databricks_schema", b);
-            if let Some(c) = b["catalog_name"].as_str() {
-                m.insert("catalog_name".into(), json!(format!("${{databricks_catalog.{}.name}}", name("catalog", c))));
-            }
+            parent_refs(b, &mut m);
             one("databricks_schema", name("schema", &o.id), m)
         }
         "volumes" => {
             let mut m = fit_resource("databricks_volume", b);
-            if let Some(c) = b["catalog_name"].as_str() {
-                m.insert("catalog_name".into(), json!(format!("${{databricks_catalog.{}.name}}", name("catalog", c))));
-            }
+            parent_refs(b, &mut m);
             one("databricks_volume", name("volume", &o.id), m)
         }
         "external_locations" => {
@@ -316,10 +334,7 @@ pub fn resources(o: &Obj) -> Vec<(&'static str, String, Value)> {
             if !columns.is_empty() {
                 m.insert("column".into(), Value::Array(columns));
             }
-            if let (Some(c), Some(s)) = (b["catalog_name"].as_str(), b["schema_name"].as_str()) {
-                m.insert("catalog_name".into(), json!(format!("${{databricks_catalog.{}.name}}", name("catalog", c))));
-                m.insert("schema_name".into(), json!(format!("${{databricks_schema.{}.name}}", name("schema", &format!("{c}.{s}")))));
-            }
+            parent_refs(b, &mut m);
             one("databricks_sql_table", name("table", &o.id), m)
         }
         "registered_models" => one("databricks_mlflow_model", name("model", &o.id), fit_resource("databricks_mlflow_model", b)),
@@ -350,10 +365,7 @@ pub fn resources(o: &Obj) -> Vec<(&'static str, String, Value)> {
             // the storage location of a managed model is the DR metastore's to choose.
             m.remove("aliases");
             m.remove("storage_location");
-            if let (Some(c), Some(s)) = (b["catalog_name"].as_str(), b["schema_name"].as_str()) {
-                m.insert("catalog_name".into(), json!(format!("${{databricks_catalog.{}.name}}", name("catalog", c))));
-                m.insert("schema_name".into(), json!(format!("${{databricks_schema.{}.name}}", name("schema", &format!("{c}.{s}")))));
-            }
+            parent_refs(b, &mut m);
             one("databricks_registered_model", name("uc_model", &o.id), m)
         }
         "storage_credentials" => one(
