@@ -75,11 +75,26 @@ pub enum Error {
     },
 
     /// The table has nothing a reader could start from (no commit 0 and no complete checkpoint).
-    /// Retryable: while a table is being copied into the primary bucket, its commits can land
-    /// before the checkpoint they were cleaned up behind. A log that never gets a starting point
-    /// reaches the dead-letter queue through the queue's redrive policy.
-    #[error("table {table}: cannot bootstrap: {reason}")]
+    /// Deferred: while a table is being copied into the primary bucket, its commits can land
+    /// before the checkpoint they were cleaned up behind; the arrival of that checkpoint is a
+    /// log event of its own, which runs the table again.
+    #[error("table {table}: cannot bootstrap yet: {reason}")]
     NoStartingPoint { table: String, reason: String },
+
+    /// No version from `version` on can be published whole: `key`, which version `version`
+    /// needs, is missing at the source (vacuumed, or never written), and no later checkpoint
+    /// has all of its live files. DR stays at its last consistent version until the table's
+    /// writer makes a new checkpoint (its arrival runs the table again).
+    #[error(
+        "table {table}: no version from {version} on can be published whole: {key} is missing \
+         at the source (vacuumed?) and no later checkpoint has all its live files; DR stays at \
+         its last consistent version until the next checkpoint"
+    )]
+    NoReadableVersion {
+        table: String,
+        version: u64,
+        key: String,
+    },
 
     /// A copy finished but the destination does not match the source.
     #[error("copy of {src} to {dst} is not identical: {message}")]
@@ -106,14 +121,43 @@ pub enum Error {
     },
 }
 
+/// What becomes of the message whose handling failed with an error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disposition {
+    /// The same call may succeed later: the message goes back to its queue.
+    Retry,
+    /// The unit waits for a file that has not arrived yet; that file's own event runs it again,
+    /// so the message is acknowledged (a retry would only hold the unit's FIFO group).
+    Defer,
+    /// The input is bad: the message goes to the dead-letter queue with the error.
+    DeadLetter,
+}
+
 impl Error {
+    /// What to do with the message: retry, defer or dead-letter.
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            Error::Transient { .. } | Error::Io { .. } => Disposition::Retry,
+            Error::NoStartingPoint { .. } => Disposition::Defer,
+            Error::Config { .. }
+            | Error::MalformedEvent { .. }
+            | Error::NotFound { .. }
+            | Error::PreconditionFailed { .. }
+            | Error::MissingSourceFile { .. }
+            | Error::NoReadableVersion { .. }
+            | Error::InvalidLogFile { .. }
+            | Error::LogGap { .. }
+            | Error::Diverged { .. }
+            | Error::NotSelfContained { .. }
+            | Error::CopyMismatch { .. }
+            | Error::Storage { .. } => Disposition::DeadLetter,
+        }
+    }
+
     /// True when the same call may succeed later, so the message must be retried rather than
     /// dead-lettered.
     pub fn is_retryable(&self) -> bool {
-        matches!(
-            self,
-            Error::Transient { .. } | Error::Io { .. } | Error::NoStartingPoint { .. }
-        )
+        self.disposition() == Disposition::Retry
     }
 
     /// A short, stable name of the variant, used as a metric dimension and message attribute.
@@ -129,6 +173,7 @@ impl Error {
             Error::Diverged { .. } => "Diverged",
             Error::NotSelfContained { .. } => "NotSelfContained",
             Error::NoStartingPoint { .. } => "NoStartingPoint",
+            Error::NoReadableVersion { .. } => "NoReadableVersion",
             Error::CopyMismatch { .. } => "CopyMismatch",
             Error::Transient { .. } => "Transient",
             Error::Storage { .. } => "Storage",

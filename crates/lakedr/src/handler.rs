@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::classify::{KeyClass, classify};
 use crate::config::{Config, DeletePolicy, Rule};
-use crate::error::{Error, Result};
+use crate::error::{Disposition, Error, Result};
 use crate::event::{BatchJobInvocation, ChangeKind, ObjectEvent, parse_object_events};
 use crate::ordered::{TableReport, TableSync};
 use crate::queue::{InMessage, OrderedMessage, OutMessage, Queue};
@@ -66,6 +66,7 @@ pub struct Counts {
     pub refused: u64,
     pub deleted: u64,
     pub dead_lettered: u64,
+    pub deferred: u64,
     pub retried: u64,
 }
 
@@ -90,6 +91,7 @@ impl Counts {
             refused = self.refused,
             deleted = self.deleted,
             dead_lettered = self.dead_lettered,
+            deferred = self.deferred,
             retried = self.retried,
             "batch done"
         );
@@ -246,13 +248,13 @@ impl Replicator {
             Ok::<_, Error>(())
         }
         .await;
-        let failed = result.is_err();
-        let retryable = result.as_ref().is_err_and(Error::is_retryable);
+        let disposition = result.as_ref().err().map(Error::disposition);
         let done = settle(self.ctx.dead_letter.as_deref(), "replicator", msg, result).await;
-        if !done {
-            counts.retried += 1;
-        } else if failed && !retryable {
-            counts.dead_lettered += 1;
+        match (done, disposition) {
+            (false, _) => counts.retried += 1,
+            (true, Some(Disposition::DeadLetter)) => counts.dead_lettered += 1,
+            (true, Some(Disposition::Defer)) => counts.deferred += 1,
+            (true, _) => {}
         }
         done
     }
@@ -271,8 +273,12 @@ impl Replicator {
             };
             let (code, text) = match outcome {
                 Ok(o) => ("Succeeded", serde_json::to_string(&o).unwrap_or_default()),
-                Err(e) if e.is_retryable() => ("TemporaryFailure", e.to_string()),
-                Err(e) => ("PermanentFailure", e.to_string()),
+                Err(e) => match e.disposition() {
+                    // Batch Operations retries temporary failures: a table waiting for its
+                    // checkpoint is tried again with it.
+                    Disposition::Retry | Disposition::Defer => ("TemporaryFailure", e.to_string()),
+                    Disposition::DeadLetter => ("PermanentFailure", e.to_string()),
+                },
             };
             let mut r = S3BatchJobResult::default();
             r.task_id = Some(task.task_id.clone());
@@ -349,9 +355,17 @@ async fn settle(
         Ok(()) => return true,
         Err(e) => e,
     };
-    if err.is_retryable() {
-        tracing::warn!(message_id = %msg.id, error = %err, "will retry");
-        return false;
+    match err.disposition() {
+        Disposition::Retry => {
+            tracing::warn!(message_id = %msg.id, error = %err, "will retry");
+            return false;
+        }
+        Disposition::Defer => {
+            // The unit waits for a file whose own event runs it again.
+            tracing::warn!(message_id = %msg.id, error = %err, "deferred until the unit's next event");
+            return true;
+        }
+        Disposition::DeadLetter => {}
     }
     tracing::error!(message_id = %msg.id, error = %err, kind = err.kind(), "dead-lettering message");
     let Some(dlq) = dlq else {

@@ -21,6 +21,8 @@
 //! * [`event`]: S3 notifications, EventBridge events, Batch Operations tasks parsed leniently.
 //! * [`classify`]: each key becomes an immutable object, a Delta log file or a temporary file.
 //! * [`delta`]: Delta log names, actions, checkpoints and deletion-vector ids, without I/O.
+//! * [`tablelog`]: a table's `_delta_log` read from a store (listings whole or from a
+//!   version on, checkpoint sets, checkpoint contents by content), shared by ordered and verify.
 //! * [`ordered`]: the ordered publication of one table ([`ordered::TableSync`]).
 //! * [`handler`]: the Lambda handlers, shared with the CLI.
 //! * [`sync`]: full sync of every rule (backfill, reconcile).
@@ -40,6 +42,7 @@ pub mod ordered;
 pub mod queue;
 pub mod store;
 pub mod sync;
+pub mod tablelog;
 pub mod testing;
 pub mod verify;
 

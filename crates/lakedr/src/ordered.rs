@@ -1,35 +1,42 @@
 //! The ordered stage: bring the DR copy of one Delta table up to date without ever exposing a
 //! torn version.
 //!
-//! The run derives everything from the two listings (source and DR `_delta_log/`), so it keeps no
+//! The run derives everything from the two logs (source and DR `_delta_log/`), so it keeps no
 //! state of its own: it is idempotent, any number of runs may follow a crash at any point, and
-//! the order events arrived in does not matter. The order of writes in DR is:
+//! the order events arrived in does not matter. Both logs are listed from the version of DR's
+//! own `_last_checkpoint` on (one LIST `StartAfter` that version each), so a commit costs the
+//! same in a log of a hundred entries as in one of a hundred thousand. The order of writes in
+//! DR is:
 //!
 //! 1. every file version `v` references (data, deletion vectors, change data), then `v.json`
 //!    with put-if-absent, strictly `v = DR latest + 1, +2, ...` with no gap;
-//! 2. for published versions: `.crc`, checkpoints (sidecars before the V2 file that names them,
-//!    every part of a multi-part checkpoint), compactions whose range is published;
+//! 2. for published versions: `.crc`, checkpoints (the sidecars a checkpoint's *content* names
+//!    before it, whatever it is called; every part of a multi-part checkpoint), compactions
+//!    whose range is published;
 //! 3. `_last_checkpoint` last, only when it points at a checkpoint complete in DR, never
 //!    backwards.
 //!
-//! A table whose source log starts at a checkpoint (old commits cleaned up) is bootstrapped from
-//! the oldest complete checkpoint: the files it lists, its sidecars and parts, then its commit.
+//! DR is at least as readable as the source. A table that starts empty in DR starts at the
+//! oldest version the source can still read whole: version 0 when every file of every commit
+//! is there, else the oldest complete checkpoint whose live files all exist (old commits
+//! cleaned up, old files vacuumed), followed by contiguous commits whose files exist. When the
+//! next version cannot be read at the source (its files were vacuumed before DR copied them,
+//! or its commits were cleaned up), DR continues from the oldest later checkpoint that can; a
+//! version whose live files are missing is never published.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::config::Rule;
-use crate::delta::{
-    self, CheckpointKind, FileRef, LOG_DIR, LogContents, LogFile, RefKind,
-    parse_checkpoint_parquet, parse_ndjson,
-};
+use crate::delta::{self, FileRef, LOG_DIR, LogContents, LogFile, parse_ndjson};
 use crate::error::{Error, Result};
-use crate::store::{CopySource, ObjectMeta, ObjectUrl, PutMode, PutOptions, Stores};
+use crate::store::{CopySource, GetResult, ObjectMeta, ObjectUrl, PutMode, PutOptions, Stores};
+use crate::tablelog::{
+    CheckpointSet, Contents, LAST_CHECKPOINT, LogListing, TableLog, last_checkpoint_version,
+};
 
 /// What one run did to one table.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
@@ -64,122 +71,30 @@ pub struct TableSync<'a> {
     pub deadline: Option<Instant>,
 }
 
-/// A `_delta_log` listing keyed by name relative to `_delta_log/`.
+/// Where DR's copy of a table starts (or starts again after versions the source cannot read).
+#[derive(Debug)]
+struct Start {
+    version: u64,
+    /// The checkpoint it starts from, with what it holds; `None` for version 0.
+    checkpoint: Option<(CheckpointSet, Contents)>,
+}
+
+/// Which files are at the source and in DR under a table root, sizes by relative key. Listed
+/// only when a start must be chosen (bootstrap, or versions the source can no longer read).
 #[derive(Debug, Default)]
-struct LogListing {
-    files: BTreeMap<String, (LogFile, ObjectMeta)>,
+struct Available {
+    src: HashMap<String, u64>,
+    dr: HashMap<String, u64>,
 }
 
-impl LogListing {
-    fn new(metas: Vec<ObjectMeta>, log_prefix_len: usize) -> Self {
-        let mut files = BTreeMap::new();
-        for m in metas {
-            let name = m.key[log_prefix_len..].to_string();
-            files.insert(name.clone(), (LogFile::parse(&name), m));
-        }
-        Self { files }
+impl Available {
+    /// True if a run can make `f` present in DR: it is there with its size, or at the source.
+    fn has(&self, f: &FileRef) -> bool {
+        self.dr
+            .get(&f.rel)
+            .is_some_and(|s| f.size.is_none_or(|want| want == *s))
+            || self.src.contains_key(&f.rel)
     }
-
-    fn commits(&self) -> BTreeMap<u64, &ObjectMeta> {
-        self.files
-            .values()
-            .filter_map(|(f, m)| match f {
-                LogFile::Commit(v) => Some((*v, m)),
-                _ => None,
-            })
-            .collect()
-    }
-
-    fn has(&self, name: &str) -> bool {
-        self.files.contains_key(name)
-    }
-
-    /// Checkpoint files grouped by version and family, each group with its names in copy order.
-    fn checkpoints(&self) -> BTreeMap<u64, Vec<CheckpointSet>> {
-        let mut by_version: BTreeMap<u64, Vec<CheckpointSet>> = BTreeMap::new();
-        let mut multi: BTreeMap<(u64, u32), BTreeMap<u32, String>> = BTreeMap::new();
-        for (name, (f, _)) in &self.files {
-            if let LogFile::Checkpoint { version, kind } = f {
-                match kind {
-                    CheckpointKind::Classic => {
-                        by_version
-                            .entry(*version)
-                            .or_default()
-                            .push(CheckpointSet::Single {
-                                name: name.clone(),
-                                uuid: None,
-                            })
-                    }
-                    CheckpointKind::Uuid { json } => {
-                        by_version
-                            .entry(*version)
-                            .or_default()
-                            .push(CheckpointSet::Single {
-                                name: name.clone(),
-                                uuid: Some(*json),
-                            })
-                    }
-                    CheckpointKind::MultiPart { part, parts } => {
-                        multi
-                            .entry((*version, *parts))
-                            .or_default()
-                            .insert(*part, name.clone());
-                    }
-                }
-            }
-        }
-        for ((version, parts), present) in multi {
-            let complete = (1..=parts).all(|p| present.contains_key(&p));
-            by_version
-                .entry(version)
-                .or_default()
-                .push(CheckpointSet::Multi {
-                    names: present.into_values().collect(),
-                    complete,
-                });
-        }
-        by_version
-    }
-
-    /// Versions with a checkpoint a reader can use (all parts present).
-    fn complete_checkpoints(&self) -> BTreeSet<u64> {
-        self.checkpoints()
-            .into_iter()
-            .filter(|(_, sets)| sets.iter().any(CheckpointSet::is_complete))
-            .map(|(v, _)| v)
-            .collect()
-    }
-}
-
-#[derive(Clone, Debug)]
-enum CheckpointSet {
-    /// Classic (`uuid: None`) or V2 (`uuid: Some(is_json)`).
-    Single { name: String, uuid: Option<bool> },
-    /// The parts present, in part order.
-    Multi { names: Vec<String>, complete: bool },
-}
-
-impl CheckpointSet {
-    /// The files of the set, in copy order.
-    fn names(&self) -> Vec<&String> {
-        match self {
-            CheckpointSet::Single { name, .. } => vec![name],
-            CheckpointSet::Multi { names, .. } => names.iter().collect(),
-        }
-    }
-
-    fn is_complete(&self) -> bool {
-        match self {
-            CheckpointSet::Single { .. } => true,
-            CheckpointSet::Multi { complete, .. } => *complete,
-        }
-    }
-}
-
-/// `_last_checkpoint` contents that matter here.
-fn last_checkpoint_version(body: &[u8]) -> Option<u64> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    v.get("version")?.as_u64()
 }
 
 impl TableSync<'_> {
@@ -195,10 +110,38 @@ impl TableSync<'_> {
         self.src("").to_string()
     }
 
-    async fn list_log(&self, root: &ObjectUrl) -> Result<LogListing> {
-        let prefix = root.join(LOG_DIR);
-        let metas = self.stores.list(&prefix).await?;
-        Ok(LogListing::new(metas, prefix.key.len()))
+    /// The source log.
+    pub fn source_log(&self) -> TableLog<'_> {
+        TableLog::new(self.stores, self.src(""), self.table_name())
+    }
+
+    /// The DR log.
+    pub fn dr_log(&self) -> TableLog<'_> {
+        TableLog::new(self.stores, self.dst(""), self.table_name())
+    }
+
+    /// DR's `_last_checkpoint`, if it has one.
+    async fn dr_hint(&self) -> Result<Option<GetResult>> {
+        match self.stores.get(&self.dr_log().url(LAST_CHECKPOINT)).await {
+            Ok(g) => Ok(Some(g)),
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Lists both logs from the newest checkpoint DR's `_last_checkpoint` names (DR only ever
+    /// points it at a complete checkpoint), or whole when DR has none.
+    async fn listings(&self, hint: Option<&GetResult>) -> Result<(LogListing, LogListing)> {
+        let from = hint.and_then(|h| last_checkpoint_version(&h.body));
+        let mut dst = self.dr_log().list_from(from).await?;
+        if let Some(b) = from
+            && !(dst.commits().contains_key(&b) && dst.complete_checkpoints().contains(&b))
+        {
+            // A hint DR's log does not bear out: read it all.
+            dst = self.dr_log().list_from(None).await?;
+        }
+        let src = self.source_log().list_from(dst.from).await?;
+        Ok((src, dst))
     }
 
     /// Runs the ordered publication. On error DR is at its last consistent state and the error
@@ -210,19 +153,17 @@ impl TableSync<'_> {
             complete: true,
             ..TableReport::default()
         };
-        let src = self.list_log(&self.src("")).await?;
-        let mut dst = self.list_log(&self.dst("")).await?;
-        let src_commits = src.commits();
-        report.source_version = src_commits.keys().next_back().copied();
-        let dst_commits: BTreeSet<u64> = dst.commits().keys().copied().collect();
-        report.dr_version_before = dst_commits.last().copied();
+        let hint = self.dr_hint().await?;
+        let (src, mut dst) = self.listings(hint.as_ref()).await?;
+        report.source_version = src.latest();
+        report.dr_version_before = dst.latest();
         report.dr_version = report.dr_version_before;
 
-        let result = self
-            .publish_commits(&src, &src_commits, &dst_commits, &mut dst, &mut report)
-            .await;
+        let result = self.publish_commits(&src, &mut dst, &mut report).await;
         // Whatever happened to the commits, finish the log files of what is published.
-        let aux = self.publish_aux(&src, &mut dst, &mut report).await;
+        let aux = self
+            .publish_aux(&src, &mut dst, hint.as_ref(), &mut report)
+            .await;
         result?;
         aux?;
         Ok(report)
@@ -231,164 +172,249 @@ impl TableSync<'_> {
     async fn publish_commits(
         &self,
         src: &LogListing,
-        src_commits: &BTreeMap<u64, &ObjectMeta>,
-        dst_commits: &BTreeSet<u64>,
         dst: &mut LogListing,
         report: &mut TableReport,
     ) -> Result<()> {
+        let src_commits = src.commits();
         let Some(&src_latest) = src_commits.keys().next_back() else {
             return Ok(()); // nothing committed yet (or only a checkpoint in flight)
         };
-        let mut next = match dst_commits.last() {
+        let mut next = match dst.latest() {
             Some(d) => d + 1,
-            None if src_commits.contains_key(&0) => 0,
             None => {
-                let start = self.bootstrap_version(src, src_commits, 0)?;
-                self.bootstrap(src, start, dst, report).await?;
-                self.publish_commit(start, src_commits[&start], dst, report)
-                    .await?;
-                start + 1
+                let start = self.find_start(src, 0).await?;
+                if start.version > 0 {
+                    report.warnings.push(format!(
+                        "DR starts at checkpoint {}: older versions cannot be read whole at the source",
+                        start.version
+                    ));
+                }
+                self.publish_start(src, start, dst, report).await?
             }
         };
         while next <= src_latest {
-            let Some(meta) = src_commits.get(&next) else {
-                // Commits missing at the source. If they were cleaned up behind a checkpoint,
-                // continue from that checkpoint: readers start there and DR stays readable.
-                let after = src_commits
-                    .range(next..)
-                    .next()
-                    .map(|(v, _)| *v)
-                    .unwrap_or(next);
-                let gap = Error::LogGap {
-                    table: self.table_name(),
-                    version: next,
-                    next: after,
-                };
-                // Cleanup keeps the checkpoint's commit and every later one, and nothing older:
-                // anything else is a hole in the log.
-                let Ok(start) = self.bootstrap_version(src, src_commits, next) else {
-                    return Err(gap);
-                };
-                if src_commits.keys().next() != Some(&start) {
-                    return Err(gap);
-                }
-                report.warnings.push(format!(
-                    "versions {next}..{} were cleaned up at the source before they were replicated; DR continues from checkpoint {start}",
-                    start - 1
-                ));
-                self.bootstrap(src, start, dst, report).await?;
-                self.publish_commit(start, src_commits[&start], dst, report)
-                    .await?;
-                next = start + 1;
-                continue;
-            };
             if self.deadline.is_some_and(|d| Instant::now() >= d) {
                 report.complete = false;
                 return Ok(());
             }
-            self.publish_commit(next, meta, dst, report).await?;
-            next += 1;
+            let published = match src_commits.get(&next) {
+                Some(meta) => self.publish_commit(next, meta, dst, report).await,
+                None => Err(self.missing_commit(&src_commits, next)),
+            };
+            match published {
+                Ok(()) => next += 1,
+                Err(cause) => {
+                    let start = self.restart(src, next, cause).await?;
+                    report.warnings.push(format!(
+                        "versions {next}..{} cannot be read at the source (cleaned up or vacuumed before they were replicated); DR continues from checkpoint {}",
+                        start.version - 1,
+                        start.version
+                    ));
+                    next = self.publish_start(src, start, dst, report).await?;
+                }
+            }
         }
         Ok(())
     }
 
-    /// The oldest version `>= min` with a complete checkpoint, its commit, and contiguous
-    /// commits after it.
-    fn bootstrap_version(
-        &self,
-        src: &LogListing,
-        src_commits: &BTreeMap<u64, &ObjectMeta>,
-        min: u64,
-    ) -> Result<u64> {
-        let complete = src.complete_checkpoints();
-        let latest = src_commits.keys().next_back().copied().unwrap_or(0);
-        complete
-            .into_iter()
-            .filter(|c| *c >= min)
-            .find(|c| (*c..=latest).all(|v| src_commits.contains_key(&v)))
-            .ok_or_else(|| Error::NoStartingPoint {
-                table: self.table_name(),
-                reason: format!(
-                    "the source log has no commit 0 and no complete checkpoint followed by contiguous \
-                     commits (first commit {:?})",
-                    src_commits.keys().next()
-                ),
-            })
-    }
-
-    /// Copies what the checkpoint at `version` lists, then the checkpoint itself.
-    async fn bootstrap(
-        &self,
-        src: &LogListing,
-        version: u64,
-        dst: &mut LogListing,
-        report: &mut TableReport,
-    ) -> Result<()> {
-        let sets = src.checkpoints().remove(&version).unwrap_or_default();
-        let Some(set) = sets.into_iter().find(CheckpointSet::is_complete) else {
-            return Err(Error::NoStartingPoint {
-                table: self.table_name(),
-                reason: format!("checkpoint {version} is incomplete"),
-            });
-        };
-        let names: Vec<String> = set.names().into_iter().cloned().collect();
-        let mut contents = LogContents::default();
-        for name in &names {
-            let body = self.get_log(name, version).await?;
-            let parsed = self.parse_checkpoint(name, version, body)?;
-            contents.files.extend(parsed.files);
-            contents.external.extend(parsed.external);
-        }
-        let sidecars: Vec<FileRef> = contents
-            .files
-            .iter()
-            .filter(|f| f.kind == RefKind::Sidecar)
-            .cloned()
-            .collect();
-        for sc in &sidecars {
-            let name = sc.rel.trim_start_matches(LOG_DIR);
-            let body = self.get_log(name, version).await?;
-            let parsed = self.parse_checkpoint(name, version, body)?;
-            contents.files.extend(parsed.files);
-            contents.external.extend(parsed.external);
-        }
-        self.check_self_contained(version, &contents)?;
-        let data: Vec<FileRef> = contents
-            .files
-            .iter()
-            .filter(|f| f.kind != RefKind::Sidecar)
-            .cloned()
-            .collect();
-        report.files_copied += self.ensure_files(version, &data).await?;
-        report.log_files_copied += self.ensure_files(version, &sidecars).await?;
-        self.copy_log_files(&names, dst, report).await
-    }
-
-    fn parse_checkpoint(&self, name: &str, version: u64, body: Bytes) -> Result<LogContents> {
-        let parsed = if name.ends_with(".json") {
-            parse_ndjson(&body)
-        } else {
-            parse_checkpoint_parquet(body)
-        };
-        parsed.map_err(|message| Error::InvalidLogFile {
+    /// Why commit `next` is not at the source: the log was cleaned up behind a later
+    /// checkpoint (no older commit is left), or it has a hole.
+    fn missing_commit(&self, src_commits: &BTreeMap<u64, &ObjectMeta>, next: u64) -> Error {
+        let after = src_commits
+            .range(next..)
+            .next()
+            .map(|(v, _)| *v)
+            .unwrap_or(next);
+        Error::LogGap {
             table: self.table_name(),
-            version,
-            key: self.src(&format!("{LOG_DIR}{name}")).key,
-            message,
-        })
+            version: next,
+            next: after,
+        }
     }
 
-    async fn get_log(&self, name: &str, version: u64) -> Result<Bytes> {
-        let url = self.src(&format!("{LOG_DIR}{name}"));
-        match self.stores.get(&url).await {
-            Ok(g) => Ok(g.body),
-            Err(Error::NotFound { .. }) => Err(Error::MissingSourceFile {
-                table: self.table_name(),
-                version,
-                key: url.key,
+    /// Version `next` cannot be published (`cause`): where DR continues, if anywhere.
+    ///
+    /// * Its commit is gone because the source cleaned up its log (no older commit is left):
+    ///   continue from the oldest checkpoint the source can read from `next` on.
+    /// * Its files are gone (vacuumed before DR copied them): the source cannot read it
+    ///   either; continue from the oldest later checkpoint whose live files all exist.
+    /// * Anything else (a hole in the log, an unparseable commit...) stops the table.
+    async fn restart(&self, src: &LogListing, next: u64, cause: Error) -> Result<Start> {
+        let min = match &cause {
+            Error::LogGap { .. } if src.commits().range(..next).next().is_none() => next,
+            Error::MissingSourceFile { version, .. } if *version == next => next + 1,
+            _ => return Err(cause),
+        };
+        match self.find_start(src, min).await {
+            Ok(start) => Ok(start),
+            // No checkpoint to continue from: the original cause says best what is wrong.
+            Err(Error::NoStartingPoint { .. }) => Err(match cause {
+                Error::MissingSourceFile { version, key, .. } => Error::NoReadableVersion {
+                    table: self.table_name(),
+                    version,
+                    key,
+                },
+                other => other,
             }),
             Err(e) => Err(e),
         }
+    }
+
+    /// Lists which files exist under the table root at the source and in DR.
+    async fn available(&self) -> Result<Available> {
+        let rels = |root: ObjectUrl| async move {
+            let metas = self.stores.list(&root).await?;
+            Ok::<_, Error>(
+                metas
+                    .into_iter()
+                    .map(|m| (m.key[root.key.len()..].to_string(), m.size))
+                    .collect::<HashMap<_, _>>(),
+            )
+        };
+        Ok(Available {
+            src: rels(self.src("")).await?,
+            dr: rels(self.dst("")).await?,
+        })
+    }
+
+    /// The oldest version `>= min` DR can start from and keep following: version 0, or a
+    /// complete checkpoint, with contiguous commits after it to the source's latest, its live
+    /// files and the files of every later commit present (at the source, or already in DR).
+    ///
+    /// The commits are read newest first, down to the first one that needs a file that is
+    /// gone: no start below it can be read whole. Then the candidates above it are tried
+    /// oldest first, each checkpoint read for its live files.
+    async fn find_start(&self, src: &LogListing, min: u64) -> Result<Start> {
+        let commits = src.commits();
+        let latest = commits.keys().next_back().copied().unwrap_or(0);
+        let contiguous = |c: u64| (c..=latest).all(|v| commits.contains_key(&v));
+        let checkpoints = src.checkpoints();
+        let mut candidates: Vec<u64> = checkpoints
+            .iter()
+            .filter(|(v, sets)| {
+                **v >= min && sets.iter().any(CheckpointSet::is_complete) && contiguous(**v)
+            })
+            .map(|(v, _)| *v)
+            .collect();
+        if min == 0 && commits.contains_key(&0) && contiguous(0) && !candidates.contains(&0) {
+            candidates.insert(0, 0);
+        }
+        let Some(&lowest) = candidates.first() else {
+            // Commit 0 is there but the log has a hole: a broken table, not one in transit.
+            if min == 0
+                && commits.contains_key(&0)
+                && let Some(hole) = (0..=latest).find(|v| !commits.contains_key(v))
+            {
+                return Err(self.missing_commit(&commits, hole));
+            }
+            return Err(Error::NoStartingPoint {
+                table: self.table_name(),
+                reason: format!(
+                    "the source log has no commit 0 and no complete checkpoint from version {min} on \
+                     followed by contiguous commits (first commit {})",
+                    commits
+                        .keys()
+                        .next()
+                        .map_or("none".to_string(), u64::to_string)
+                ),
+            });
+        };
+        let available = self.available().await?;
+        // Newest first, in batches read concurrently.
+        let mut blocked: Option<(u64, String)> = None;
+        let versions: Vec<u64> = (lowest..=latest).rev().collect();
+        'scan: for batch in versions.chunks(self.concurrency.max(1)) {
+            let read: Vec<(u64, LogContents)> = futures::stream::iter(
+                batch
+                    .iter()
+                    .map(|v| async move { Ok::<_, Error>((*v, self.read_commit(*v).await?.1)) }),
+            )
+            .buffered(self.concurrency.max(1))
+            .try_collect()
+            .await?;
+            for (v, contents) in read {
+                if let Some(f) = contents.files.iter().find(|f| !available.has(f)) {
+                    blocked = Some((v, self.src(&f.rel).key));
+                    break 'scan;
+                }
+            }
+        }
+        let mut failed = blocked.clone();
+        for c in candidates {
+            if let Some((m, _)) = &blocked
+                && c < *m
+            {
+                continue;
+            }
+            let sets = checkpoints.get(&c).cloned().unwrap_or_default();
+            if sets.is_empty() {
+                // Version 0 without a checkpoint: its live files are its commit's, all there.
+                if blocked.is_none() {
+                    return Ok(Start {
+                        version: 0,
+                        checkpoint: None,
+                    });
+                }
+                continue;
+            }
+            for set in sets.into_iter().filter(CheckpointSet::is_complete) {
+                let contents = match self.source_log().checkpoint_contents(&set, c).await {
+                    Ok(contents) => contents,
+                    // An unreadable checkpoint is no start; an older or newer one may be.
+                    Err(Error::InvalidLogFile { key, .. }) => {
+                        failed = Some((c, key));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                match contents.contents.files.iter().find(|f| !available.has(f)) {
+                    None => {
+                        return Ok(Start {
+                            version: c,
+                            checkpoint: Some((set, contents)),
+                        });
+                    }
+                    Some(f) => failed = Some((c, self.src(&f.rel).key)),
+                }
+            }
+        }
+        let (version, key) = failed.unwrap_or((lowest, String::new()));
+        Err(Error::NoReadableVersion {
+            table: self.table_name(),
+            version,
+            key,
+        })
+    }
+
+    /// Publishes a start: the checkpoint's files, its sidecars, the checkpoint, then its
+    /// commit. Returns the next version to publish.
+    async fn publish_start(
+        &self,
+        src: &LogListing,
+        start: Start,
+        dst: &mut LogListing,
+        report: &mut TableReport,
+    ) -> Result<u64> {
+        let meta = src
+            .commits()
+            .get(&start.version)
+            .map(|m| (*m).clone())
+            .unwrap_or_default();
+        if let Some((set, contents)) = &start.checkpoint {
+            self.check_self_contained(start.version, &contents.contents)?;
+            let data: Vec<FileRef> = contents.contents.files.iter().cloned().collect();
+            report.files_copied += self.ensure_files(start.version, &data).await?;
+            report.log_files_copied += self.ensure_files(start.version, &contents.sidecars).await?;
+            let names: Vec<(String, Option<u64>)> = set
+                .files()
+                .into_iter()
+                .map(|(n, s)| (n.to_string(), Some(s)))
+                .collect();
+            self.copy_log_files(&names, dst, report).await?;
+        }
+        self.publish_commit(start.version, &meta, dst, report)
+            .await?;
+        Ok(start.version + 1)
     }
 
     fn check_self_contained(&self, version: u64, c: &LogContents) -> Result<()> {
@@ -410,16 +436,9 @@ impl TableSync<'_> {
         })
     }
 
-    /// Files, commit: the one place a commit becomes visible in DR.
-    async fn publish_commit(
-        &self,
-        version: u64,
-        meta: &ObjectMeta,
-        dst: &mut LogListing,
-        report: &mut TableReport,
-    ) -> Result<()> {
-        let name = format!("{version:020}.json");
-        let src_url = self.src(&format!("{LOG_DIR}{name}"));
+    /// Reads and parses source commit `version`.
+    async fn read_commit(&self, version: u64) -> Result<(GetResult, LogContents)> {
+        let src_url = self.src(&delta::commit_name(version));
         let got = match self.stores.get(&src_url).await {
             Ok(g) => g,
             Err(Error::NotFound { .. }) => {
@@ -437,6 +456,18 @@ impl TableSync<'_> {
             key: src_url.key.clone(),
             message,
         })?;
+        Ok((got, contents))
+    }
+
+    /// Files, commit: the one place a commit becomes visible in DR.
+    async fn publish_commit(
+        &self,
+        version: u64,
+        meta: &ObjectMeta,
+        dst: &mut LogListing,
+        report: &mut TableReport,
+    ) -> Result<()> {
+        let (got, contents) = self.read_commit(version).await?;
         self.check_self_contained(version, &contents)?;
         if contents.catalog_managed() {
             let w = format!(
@@ -483,15 +514,12 @@ impl TableSync<'_> {
             }
             Err(e) => return Err(e),
         }
-        dst.files.insert(
-            name,
-            (
-                LogFile::Commit(version),
-                ObjectMeta {
-                    key: dst_url.key,
-                    ..ObjectMeta::default()
-                },
-            ),
+        dst.insert(
+            &format!("{version:020}.json"),
+            ObjectMeta {
+                key: dst_url.key,
+                ..ObjectMeta::default()
+            },
         );
         report.dr_version = Some(version);
         Ok(())
@@ -530,24 +558,25 @@ impl TableSync<'_> {
         Ok(copied)
     }
 
-    /// Copies log files (by name under `_delta_log/`) in the given order, skipping those in DR.
+    /// Copies log files (by name under `_delta_log/`, with their size when known) in the
+    /// given order, skipping those in DR.
     async fn copy_log_files(
         &self,
-        names: &[String],
+        names: &[(String, Option<u64>)],
         dst: &mut LogListing,
         report: &mut TableReport,
     ) -> Result<()> {
-        for name in names {
+        for (name, size) in names {
             if dst.has(name) {
                 continue;
             }
             let rel = format!("{LOG_DIR}{name}");
             let (src_url, dst_url) = (self.src(&rel), self.dst(&rel));
-            match self
-                .stores
-                .copy(&CopySource::latest(src_url.clone()), &dst_url)
-                .await
-            {
+            let source = CopySource {
+                size: *size,
+                ..CopySource::latest(src_url.clone())
+            };
+            match self.stores.copy(&source, &dst_url).await {
                 Ok(()) => {}
                 Err(Error::NotFound { .. }) => {
                     let version = LogFile::parse(name).version().unwrap_or_default();
@@ -560,15 +589,13 @@ impl TableSync<'_> {
                 Err(e) => return Err(e),
             }
             report.log_files_copied += 1;
-            dst.files.insert(
-                name.clone(),
-                (
-                    LogFile::parse(name),
-                    ObjectMeta {
-                        key: dst_url.key,
-                        ..ObjectMeta::default()
-                    },
-                ),
+            dst.insert(
+                name,
+                ObjectMeta {
+                    key: dst_url.key,
+                    size: size.unwrap_or_default(),
+                    ..ObjectMeta::default()
+                },
             );
         }
         Ok(())
@@ -579,6 +606,7 @@ impl TableSync<'_> {
         &self,
         src: &LogListing,
         dst: &mut LogListing,
+        hint: Option<&GetResult>,
         report: &mut TableReport,
     ) -> Result<()> {
         // Every run of contiguous commits in DR starts at version 0 or at a checkpoint whose
@@ -587,84 +615,103 @@ impl TableSync<'_> {
         if dst_commits.is_empty() {
             return Ok(());
         }
-        let mut names: Vec<String> = Vec::new();
-        for (name, (f, _)) in &src.files {
-            match f {
+        // The listings hold versions from `from` on: a compaction reaching below it is left
+        // to the next full listing (sync).
+        let from = dst.from.unwrap_or(0);
+        let mut names: Vec<(String, Option<u64>)> = Vec::new();
+        for (name, (f, meta)) in &src.files {
+            let publish = match f {
                 // A checksum or a compaction is published only beside the commits it describes:
                 // the DR log may skip versions the source cleaned up before they were copied.
-                LogFile::Crc(v) if dst_commits.contains(v) && !dst.has(name) => {
-                    names.push(name.clone())
+                LogFile::Crc(v) => dst_commits.contains(v),
+                LogFile::Compacted { start, end } => {
+                    *start >= from && (*start..=*end).all(|v| dst_commits.contains(&v))
                 }
-                LogFile::Compacted { start, end }
-                    if (*start..=*end).all(|v| dst_commits.contains(&v)) && !dst.has(name) =>
-                {
-                    names.push(name.clone())
-                }
-                _ => {}
+                // In version order, above.
+                LogFile::Commit(_) => false,
+                // By sets, below, then `_last_checkpoint`.
+                LogFile::Checkpoint { .. } | LogFile::LastCheckpoint => false,
+                // With the checkpoint whose content names them.
+                LogFile::Sidecar => false,
+                // Never part of a snapshot; copied (or not) by the replicator as plain objects.
+                LogFile::Temporary | LogFile::Unknown => false,
+            };
+            if publish && !dst.has(name) {
+                names.push((name.clone(), Some(meta.size)));
             }
         }
         self.copy_log_files(&names, dst, report).await?;
 
+        let source_log = self.source_log();
         for (version, sets) in src.checkpoints() {
             if !dst_commits.contains(&version) {
                 continue;
             }
-            for set in sets {
-                if set.names().iter().all(|n| dst.has(n)) {
+            'sets: for set in sets {
+                if !set.is_complete() || set.files().iter().all(|(n, _)| dst.has(n)) {
                     continue;
                 }
-                match set {
-                    CheckpointSet::Single { name, uuid: None } => {
-                        self.copy_log_files(&[name], dst, report).await?
-                    }
-                    CheckpointSet::Single {
-                        name,
-                        uuid: Some(_),
-                    } => {
-                        // Sidecars first, then the file that names them.
-                        let body = self.get_log(&name, version).await?;
-                        let parsed = self.parse_checkpoint(&name, version, body)?;
-                        let sidecars: Vec<String> = parsed
-                            .files
-                            .iter()
-                            .filter(|f| f.kind == RefKind::Sidecar)
-                            .map(|f| f.rel.trim_start_matches(LOG_DIR).to_string())
-                            .collect();
-                        if let Some(missing) = sidecars.iter().find(|s| !src.has(s)) {
+                // Sidecars first, then the files that name them, whatever they are called.
+                let mut sidecars = Vec::new();
+                for (name, size) in set.files() {
+                    match source_log.checkpoint_sidecars(name, size, version).await {
+                        Ok(s) => sidecars.extend(s),
+                        Err(
+                            e @ (Error::InvalidLogFile { .. } | Error::MissingSourceFile { .. }),
+                        ) => {
                             report.warnings.push(format!(
-                                "checkpoint {version}: sidecar {missing} is not at the source yet; checkpoint not published"
+                                "checkpoint {version}: {e}; checkpoint not published"
                             ));
-                            continue;
+                            continue 'sets;
                         }
-                        self.copy_log_files(&sidecars, dst, report).await?;
-                        self.copy_log_files(&[name], dst, report).await?;
+                        Err(e) => return Err(e),
                     }
-                    CheckpointSet::Multi {
-                        names,
-                        complete: true,
-                    } => self.copy_log_files(&names, dst, report).await?,
-                    CheckpointSet::Multi {
-                        complete: false, ..
-                    } => {}
                 }
+                let sidecars: Vec<(String, Option<u64>)> = sidecars
+                    .into_iter()
+                    .map(|s| (s.rel.trim_start_matches(LOG_DIR).to_string(), s.size))
+                    .collect();
+                match self.copy_log_files(&sidecars, dst, report).await {
+                    Ok(()) => {}
+                    Err(Error::MissingSourceFile { key, .. }) => {
+                        report.warnings.push(format!(
+                            "checkpoint {version}: sidecar {key} is not at the source yet; checkpoint not published"
+                        ));
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                }
+                let files: Vec<(String, Option<u64>)> = set
+                    .files()
+                    .into_iter()
+                    .map(|(n, s)| (n.to_string(), Some(s)))
+                    .collect();
+                self.copy_log_files(&files, dst, report).await?;
             }
         }
-        self.publish_last_checkpoint(src, dst, report).await
+        self.publish_last_checkpoint(src, dst, hint, report).await
     }
 
     async fn publish_last_checkpoint(
         &self,
         src: &LogListing,
         dst: &LogListing,
+        hint: Option<&GetResult>,
         report: &mut TableReport,
     ) -> Result<()> {
-        const NAME: &str = "_last_checkpoint";
-        if !src.has(NAME) {
+        let Some(src_meta) = src.meta(LAST_CHECKPOINT) else {
+            return Ok(());
+        };
+        // DR's copy holds the source's bytes: equal entity tags, nothing to read.
+        if let Some(h) = hint
+            && h.meta.etag.is_some()
+            && h.meta.etag == src_meta.etag
+        {
             return Ok(());
         }
         let got = self
             .stores
-            .get(&self.src(&format!("{LOG_DIR}{NAME}")))
+            .get(&self.source_log().url(LAST_CHECKPOINT))
             .await?;
         let Some(version) = last_checkpoint_version(&got.body) else {
             report.warnings.push(
@@ -676,25 +723,28 @@ impl TableSync<'_> {
         if !dst.complete_checkpoints().contains(&version) {
             return Ok(()); // not complete in DR yet: a later run publishes it
         }
-        let dst_url = self.dst(&format!("{LOG_DIR}{NAME}"));
-        let mode = if dst.has(NAME) {
-            let current = self.stores.get(&dst_url).await?;
-            if last_checkpoint_version(&current.body).is_some_and(|v| v >= version) {
-                return Ok(()); // never backwards
+        let mode = match hint {
+            Some(current) => {
+                if last_checkpoint_version(&current.body).is_some_and(|v| v >= version) {
+                    return Ok(()); // never backwards
+                }
+                match &current.meta.etag {
+                    Some(etag) => PutMode::IfMatch(etag.clone()),
+                    None => PutMode::Overwrite,
+                }
             }
-            match current.meta.etag {
-                Some(etag) => PutMode::IfMatch(etag),
-                None => PutMode::Overwrite,
-            }
-        } else {
-            PutMode::IfAbsent
+            None => PutMode::IfAbsent,
         };
         let opts = PutOptions {
             mode,
             content_type: got.content_type,
             metadata: got.metadata,
         };
-        match self.stores.put(&dst_url, got.body, &opts).await {
+        match self
+            .stores
+            .put(&self.dr_log().url(LAST_CHECKPOINT), got.body, &opts)
+            .await
+        {
             Ok(_) => {
                 report.log_files_copied += 1;
                 Ok(())
@@ -703,6 +753,58 @@ impl TableSync<'_> {
             Err(Error::PreconditionFailed { .. }) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    /// What stops this table from advancing, if anything: the error the next run would meet,
+    /// found by reading only (verify's question "can DR catch up, or is it stuck?").
+    pub async fn blocked(&self, src: &LogListing, dst: &LogListing) -> Result<Option<Error>> {
+        let src_commits = src.commits();
+        let Some(&latest) = src_commits.keys().next_back() else {
+            return Ok(None);
+        };
+        let outcome = match dst.latest() {
+            Some(d) if d >= latest => return Ok(None),
+            None => self.find_start(src, 0).await.map(|_| ()),
+            Some(d) => {
+                let next = d + 1;
+                let check = match src_commits.get(&next) {
+                    Some(_) => self.check_commit(next).await,
+                    None => Err(self.missing_commit(&src_commits, next)),
+                };
+                match check {
+                    Ok(()) => Ok(()),
+                    Err(e) if e.is_retryable() => return Err(e),
+                    Err(cause) => self.restart(src, next, cause).await.map(|_| ()),
+                }
+            }
+        };
+        match outcome {
+            Ok(()) => Ok(None),
+            Err(e) if e.is_retryable() => Err(e),
+            Err(e) => Ok(Some(e)),
+        }
+    }
+
+    /// The checks [`Self::publish_commit`] makes before it writes: the commit parses, stays
+    /// inside the table, and every file it needs is in DR or at the source.
+    async fn check_commit(&self, version: u64) -> Result<()> {
+        let (_, contents) = self.read_commit(version).await?;
+        self.check_self_contained(version, &contents)?;
+        for f in &contents.files {
+            if let Some(m) = self.stores.head(&self.dst(&f.rel)).await?
+                && f.size.is_none_or(|s| s == m.size)
+            {
+                continue;
+            }
+            if self.stores.head(&self.src(&f.rel)).await?.is_none() {
+                return Err(Error::MissingSourceFile {
+                    table: self.table_name(),
+                    version,
+                    key: self.src(&f.rel).key,
+                });
+            }
+        }
+        Ok(())
     }
 }
 
@@ -761,6 +863,385 @@ mod tests {
         let p = dir.join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, body).unwrap();
+    }
+
+    /// A `remove` action line.
+    fn remove(f: &str) -> String {
+        format!("{{\"remove\":{{\"path\":\"{f}\",\"deletionTimestamp\":0,\"dataChange\":true}}}}\n")
+    }
+
+    const META: &str = r#"{"protocol":{"minReaderVersion":1,"minWriterVersion":2}}
+{"metaData":{"id":"t","format":{"provider":"parquet","options":{}},"schemaString":"{\"type\":\"struct\",\"fields\":[]}","partitionColumns":[],"configuration":{},"createdTime":0}}
+"#;
+
+    /// Commit `v` of a table under `dir`: `body` (actions), plus the data files it adds.
+    fn commit(dir: &Path, v: u64, adds: &[&str], removes: &[&str]) {
+        let mut body = if v == 0 {
+            META.to_string()
+        } else {
+            String::new()
+        };
+        for f in adds {
+            write(dir, f, "x");
+            body.push_str(&add(f));
+        }
+        for f in removes {
+            body.push_str(&remove(f));
+        }
+        write(dir, &format!("_delta_log/{v:020}.json"), &body);
+    }
+
+    /// A V2 (UUID-named JSON) checkpoint at `v` listing `live`.
+    fn checkpoint(dir: &Path, v: u64, live: &[&str]) {
+        let body = format!(
+            "{META}{{\"checkpointMetadata\":{{\"version\":{v}}}}}\n{}",
+            live.iter().map(|f| add(f)).collect::<String>()
+        );
+        write(
+            dir,
+            &format!("_delta_log/{v:020}.checkpoint.3a0d65cd-4056-49b8-937b-95f9e3ee90e5.json"),
+            &body,
+        );
+    }
+
+    fn dr_commits(dr: &Path) -> Vec<u64> {
+        let mut v: Vec<u64> = std::fs::read_dir(dr.join("_delta_log"))
+            .map(|d| {
+                d.filter_map(
+                    |e| match LogFile::parse(&e.unwrap().file_name().to_string_lossy()) {
+                        LogFile::Commit(c) => Some(c),
+                        _ => None,
+                    },
+                )
+                .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    }
+
+    /// Twelve appends, an optimize that rewrites them into one file, a checkpoint, then a
+    /// vacuum of everything the latest version does not need, then one more append.
+    fn vacuumed_table(dir: &Path, checkpoint_at: u64) {
+        let small: Vec<String> = (0..12).map(|i| format!("d{i}")).collect();
+        for (i, f) in small.iter().enumerate() {
+            commit(dir, i as u64, &[f.as_str()], &[]);
+        }
+        let olds: Vec<&str> = small.iter().map(String::as_str).collect();
+        commit(dir, 12, &["big"], &olds);
+        if checkpoint_at == 12 {
+            checkpoint(dir, 12, &["big"]);
+        } else {
+            checkpoint(dir, checkpoint_at, &olds[..=checkpoint_at as usize]);
+        }
+        commit(dir, 13, &["d13"], &[]);
+        for f in &small {
+            std::fs::remove_file(dir.join(f)).unwrap();
+        }
+    }
+
+    #[tokio::test]
+    async fn a_vacuumed_table_starts_at_its_oldest_readable_checkpoint() {
+        let (src, dr) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        vacuumed_table(src.path(), 12);
+        let r = rule(src.path(), dr.path());
+        let report = run(&r).await.unwrap();
+        assert_eq!(report.dr_version, Some(13), "{report:?}");
+        assert_eq!(
+            dr_commits(dr.path()),
+            vec![12, 13],
+            "versions 0..11 cannot be read at the source"
+        );
+        assert!(dr.path().join("big").exists() && dr.path().join("d13").exists());
+        assert!(
+            report.warnings.iter().any(|w| w.contains("checkpoint 12")),
+            "{report:?}"
+        );
+        let v = verify_table(&Stores::new(None), &r, "").await.unwrap();
+        assert!(v.ok(), "{v:?}");
+        assert_eq!(run(&r).await.unwrap().commits_published, 0);
+    }
+
+    #[tokio::test]
+    async fn full_history_is_kept_where_the_source_can_still_read_it() {
+        // Nothing vacuumed: DR starts at 0 although a checkpoint exists.
+        let (src, dr) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for v in 0..6 {
+            commit(src.path(), v, &[&format!("d{v}")], &[]);
+        }
+        checkpoint(src.path(), 4, &["d0", "d1", "d2", "d3", "d4"]);
+        let r = rule(src.path(), dr.path());
+        run(&r).await.unwrap();
+        assert_eq!(dr_commits(dr.path()), (0..6).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_table_with_no_readable_checkpoint_publishes_nothing_until_one_arrives() {
+        // The checkpoint predates the optimize: its live files are the vacuumed ones.
+        let (src, dr) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        vacuumed_table(src.path(), 5);
+        let r = rule(src.path(), dr.path());
+        let err = run(&r).await.unwrap_err();
+        assert!(matches!(err, Error::NoReadableVersion { .. }), "{err}");
+        assert_eq!(err.disposition(), crate::error::Disposition::DeadLetter);
+        assert!(err.to_string().contains("d"), "{err}");
+        assert!(
+            dr_commits(dr.path()).is_empty(),
+            "no version whose live files are missing"
+        );
+        let v = verify_table(&Stores::new(None), &r, "").await.unwrap();
+        assert!(!v.ok(), "{v:?}");
+        assert!(v.problems.is_empty(), "DR is consistent: {v:?}");
+        assert!(
+            v.blocked
+                .as_deref()
+                .is_some_and(|b| b.contains("no version from")),
+            "{v:?}"
+        );
+        // The writer's next checkpoint is a start.
+        checkpoint(src.path(), 13, &["big", "d13"]);
+        assert_eq!(run(&r).await.unwrap().dr_version, Some(13));
+        assert_eq!(dr_commits(dr.path()), vec![13]);
+        assert!(verify_table(&Stores::new(None), &r, "").await.unwrap().ok());
+    }
+
+    #[tokio::test]
+    async fn dr_continues_past_versions_vacuumed_before_they_were_replicated() {
+        let (src, dr) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for v in 0..3 {
+            commit(src.path(), v, &[&format!("d{v}")], &[]);
+        }
+        let r = rule(src.path(), dr.path());
+        run(&r).await.unwrap();
+        // d3 is added, rewritten into d4, and vacuumed before DR sees version 3.
+        commit(src.path(), 3, &["d3"], &[]);
+        commit(src.path(), 4, &["d4"], &["d3"]);
+        commit(src.path(), 5, &["d5"], &[]);
+        checkpoint(src.path(), 5, &["d0", "d1", "d2", "d4", "d5"]);
+        commit(src.path(), 6, &["d6"], &[]);
+        std::fs::remove_file(src.path().join("d3")).unwrap();
+        let blocked_before = {
+            let stores = Stores::new(None);
+            let sync = TableSync {
+                stores: &stores,
+                rule: &r,
+                table: "",
+                concurrency: 2,
+                deadline: None,
+            };
+            let (s, d) = (
+                sync.source_log().list_full().await.unwrap(),
+                sync.dr_log().list_full().await.unwrap(),
+            );
+            sync.blocked(&s, &d).await.unwrap()
+        };
+        assert!(
+            blocked_before.is_none(),
+            "a later checkpoint is a way on: {blocked_before:?}"
+        );
+        let report = run(&r).await.unwrap();
+        assert_eq!(dr_commits(dr.path()), vec![0, 1, 2, 5, 6], "{report:?}");
+        assert!(
+            report.warnings.iter().any(|w| w.contains("versions 3..4")),
+            "{report:?}"
+        );
+        let v = verify_table(&Stores::new(None), &r, "").await.unwrap();
+        assert!(v.ok(), "{v:?}");
+        // Without a later checkpoint the table stops at its last consistent version.
+        let (src2, dr2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for v in 0..3 {
+            commit(src2.path(), v, &[&format!("d{v}")], &[]);
+        }
+        let r2 = rule(src2.path(), dr2.path());
+        run(&r2).await.unwrap();
+        commit(src2.path(), 3, &["d3"], &[]);
+        commit(src2.path(), 4, &["d4"], &[]);
+        std::fs::remove_file(src2.path().join("d3")).unwrap();
+        let err = run(&r2).await.unwrap_err();
+        assert!(
+            matches!(&err, Error::NoReadableVersion { version: 3, key, .. } if key.ends_with("d3")),
+            "{err}"
+        );
+        assert_eq!(dr_commits(dr2.path()), vec![0, 1, 2]);
+    }
+
+    /// The local store, recording what is written in which order and how many keys listings
+    /// return.
+    #[derive(Debug, Default)]
+    struct Recording {
+        writes: std::sync::Mutex<Vec<String>>,
+        listed: std::sync::atomic::AtomicU64,
+    }
+
+    #[async_trait::async_trait]
+    impl crate::store::ObjectStore for Recording {
+        fn scheme(&self) -> crate::store::Scheme {
+            crate::store::Scheme::Local
+        }
+        async fn list(&self, prefix: &ObjectUrl) -> Result<Vec<ObjectMeta>> {
+            let got = crate::store::LocalStore.list(prefix).await?;
+            self.listed
+                .fetch_add(got.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            Ok(got)
+        }
+        async fn list_dir(
+            &self,
+            prefix: &ObjectUrl,
+            after: Option<&str>,
+        ) -> Result<Vec<ObjectMeta>> {
+            let got = crate::store::LocalStore.list_dir(prefix, after).await?;
+            self.listed
+                .fetch_add(got.len() as u64, std::sync::atomic::Ordering::Relaxed);
+            Ok(got)
+        }
+        async fn head(&self, url: &ObjectUrl) -> Result<Option<ObjectMeta>> {
+            crate::store::LocalStore.head(url).await
+        }
+        async fn get(&self, url: &ObjectUrl, v: Option<&str>) -> Result<GetResult> {
+            crate::store::LocalStore.get(url, v).await
+        }
+        async fn get_range(
+            &self,
+            url: &ObjectUrl,
+            r: std::ops::Range<u64>,
+        ) -> Result<bytes::Bytes> {
+            crate::store::LocalStore.get_range(url, r).await
+        }
+        async fn put(
+            &self,
+            url: &ObjectUrl,
+            body: bytes::Bytes,
+            o: &PutOptions,
+        ) -> Result<ObjectMeta> {
+            self.writes.lock().unwrap().push(url.key.clone());
+            crate::store::LocalStore.put(url, body, o).await
+        }
+        async fn copy(&self, src: &CopySource, dst: &ObjectUrl) -> Result<()> {
+            crate::store::LocalStore.copy(src, dst).await?;
+            self.writes.lock().unwrap().push(dst.key.clone());
+            Ok(())
+        }
+        async fn delete(&self, url: &ObjectUrl) -> Result<()> {
+            crate::store::LocalStore.delete(url).await
+        }
+    }
+
+    async fn run_on(store: &std::sync::Arc<Recording>, rule: &Rule) -> Result<TableReport> {
+        let stores = Stores::with_adapters(store.clone(), None);
+        TableSync {
+            stores: &stores,
+            rule,
+            table: "",
+            concurrency: 4,
+            deadline: None,
+        }
+        .run()
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_classic_named_v2_checkpoint_is_published_after_its_sidecars() {
+        // A real V2 checkpoint with sidecars (written by Spark), under the classic name the
+        // protocol also allows for V2 content.
+        let src = tempfile::tempdir().unwrap();
+        let dr = tempfile::tempdir().unwrap();
+        let from = fixture("krs-v2-checkpoints-parquet-with-sidecars");
+        for e in std::fs::read_dir(&from).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_file() {
+                std::fs::copy(e.path(), src.path().join(e.file_name())).unwrap();
+            }
+        }
+        let log = src.path().join("_delta_log");
+        std::fs::create_dir_all(log.join("_sidecars")).unwrap();
+        for e in std::fs::read_dir(from.join("_delta_log/_sidecars")).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), log.join("_sidecars").join(e.file_name())).unwrap();
+        }
+        for e in std::fs::read_dir(from.join("_delta_log")).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if !e.file_type().unwrap().is_file() || name == "_last_checkpoint" {
+                continue;
+            }
+            let to = match LogFile::parse(&name) {
+                LogFile::Checkpoint { version, .. } => format!("{version:020}.checkpoint.parquet"),
+                _ => name,
+            };
+            std::fs::copy(e.path(), log.join(to)).unwrap();
+        }
+        write(
+            src.path(),
+            "_delta_log/_last_checkpoint",
+            "{\"version\":6,\"size\":3}",
+        );
+        let r = rule(src.path(), dr.path());
+        let store = std::sync::Arc::new(Recording::default());
+        run_on(&store, &r).await.unwrap();
+        let writes = store.writes.lock().unwrap().clone();
+        let pos = |k: &str| writes.iter().position(|w| w.ends_with(k));
+        let cp6 = pos("00000000000000000006.checkpoint.parquet").expect("checkpoint 6 published");
+        let stores = Stores::new(None);
+        let t = crate::tablelog::TableLog::new(&stores, r.src_url(""), "t".into());
+        let size = std::fs::metadata(log.join("00000000000000000006.checkpoint.parquet"))
+            .unwrap()
+            .len();
+        let sidecars = t
+            .checkpoint_sidecars("00000000000000000006.checkpoint.parquet", size, 6)
+            .await
+            .unwrap();
+        assert!(!sidecars.is_empty());
+        for sc in &sidecars {
+            let at = pos(&sc.rel).unwrap_or_else(|| panic!("{} not copied", sc.rel));
+            assert!(
+                at < cp6,
+                "{} copied after the checkpoint that names it",
+                sc.rel
+            );
+        }
+        let lc = pos("_last_checkpoint").expect("_last_checkpoint published");
+        assert!(lc > cp6);
+        let v = verify_table(&stores, &r, "").await.unwrap();
+        assert!(v.ok(), "{v:?}");
+    }
+
+    #[tokio::test]
+    async fn a_commit_costs_the_same_in_a_long_log() {
+        // 300 commits, a checkpoint at 290: once DR has it, a run lists from there.
+        let (src, dr) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for v in 0..300 {
+            commit(src.path(), v, &[&format!("d{v}")], &[]);
+        }
+        let live: Vec<String> = (0..=290).map(|v| format!("d{v}")).collect();
+        checkpoint(
+            src.path(),
+            290,
+            &live.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        write(
+            src.path(),
+            "_delta_log/_last_checkpoint",
+            "{\"version\":290,\"size\":293}",
+        );
+        let r = rule(src.path(), dr.path());
+        let store = std::sync::Arc::new(Recording::default());
+        run_on(&store, &r).await.unwrap();
+        let (store, src, r) = (&store, &src, &r);
+        let per_run = |n: u64| async move {
+            let before = store.listed.load(std::sync::atomic::Ordering::Relaxed);
+            commit(src.path(), n, &[&format!("d{n}")], &[]);
+            let report = run_on(store, r).await.unwrap();
+            assert_eq!(report.dr_version, Some(n));
+            store.listed.load(std::sync::atomic::Ordering::Relaxed) - before
+        };
+        let first = per_run(300).await;
+        let second = per_run(301).await;
+        // Both logs from version 290 on: about 2 x 13 names, whatever the length of the log.
+        assert!(
+            first < 40 && second < 40,
+            "keys listed per run: {first}, {second}"
+        );
+        assert!(second <= first + 2, "{first} -> {second}");
     }
 
     #[tokio::test]
@@ -822,7 +1303,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_cleaned_log_whose_checkpoint_has_not_arrived_yet_is_retried_not_torn() {
+    async fn a_cleaned_log_whose_checkpoint_has_not_arrived_yet_is_deferred_not_torn() {
         // A table with commits 0-4 cleaned up behind checkpoint 4, copied into the bucket
         // commits first: until the checkpoint lands there is nothing a reader could start from.
         let src = tempfile::tempdir().unwrap();
@@ -845,7 +1326,8 @@ mod tests {
         let r = rule(src.path(), dr.path());
         let err = run(&r).await.unwrap_err();
         assert!(
-            matches!(err, Error::NoStartingPoint { .. }) && err.is_retryable(),
+            matches!(err, Error::NoStartingPoint { .. })
+                && err.disposition() == crate::error::Disposition::Defer,
             "{err:?}"
         );
         assert!(

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -174,6 +175,11 @@ impl CopySource {
 /// * Keys are opaque byte strings; no call decodes or encodes them.
 /// * [`list`](Self::list) returns every object whose key starts with the prefix, recursively,
 ///   sorted by key (so 20-digit Delta versions come out in numeric order).
+/// * [`list_dir`](Self::list_dir) returns the objects directly under a prefix ending in `/`
+///   (no `/` in the rest of the key), sorted, and only those whose key sorts after
+///   `start_after` when it is given: one LIST page per thousand keys *after* that point, so a
+///   reader of what is new pays for what is new, not for the whole directory.
+/// * [`get_range`](Self::get_range) returns exactly the bytes asked for (a Parquet footer).
 /// * [`get`](Self::get) and [`copy`](Self::copy) of a missing object fail with
 ///   [`Error::NotFound`].
 /// * [`put`](Self::put) with [`PutMode::IfAbsent`] is atomic: exactly one of two racing
@@ -191,6 +197,28 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     async fn head(&self, url: &ObjectUrl) -> Result<Option<ObjectMeta>>;
     /// The whole object.
     async fn get(&self, url: &ObjectUrl, version_id: Option<&str>) -> Result<GetResult>;
+    /// The bytes `range` of an object (`range.end` at most its size).
+    async fn get_range(&self, url: &ObjectUrl, range: Range<u64>) -> Result<Bytes> {
+        let body = self.get(url, None).await?.body;
+        let end = (range.end as usize).min(body.len());
+        let start = (range.start as usize).min(end);
+        Ok(body.slice(start..end))
+    }
+    /// Objects directly under `prefix` (which ends in `/`), sorted, after `start_after` (a full
+    /// key) when given.
+    async fn list_dir(
+        &self,
+        prefix: &ObjectUrl,
+        start_after: Option<&str>,
+    ) -> Result<Vec<ObjectMeta>> {
+        Ok(self
+            .list(prefix)
+            .await?
+            .into_iter()
+            .filter(|m| !m.key[prefix.key.len().min(m.key.len())..].contains('/'))
+            .filter(|m| start_after.is_none_or(|s| m.key.as_str() > s))
+            .collect())
+    }
     /// Writes a whole object.
     async fn put(&self, url: &ObjectUrl, body: Bytes, opts: &PutOptions) -> Result<ObjectMeta>;
     /// Copies within this store (both ends have this store's scheme).
@@ -243,6 +271,16 @@ impl Stores {
     }
     pub async fn get(&self, url: &ObjectUrl) -> Result<GetResult> {
         self.get_store(url)?.get(url, None).await
+    }
+    pub async fn get_range(&self, url: &ObjectUrl, range: Range<u64>) -> Result<Bytes> {
+        self.get_store(url)?.get_range(url, range).await
+    }
+    pub async fn list_dir(
+        &self,
+        prefix: &ObjectUrl,
+        start_after: Option<&str>,
+    ) -> Result<Vec<ObjectMeta>> {
+        self.get_store(prefix)?.list_dir(prefix, start_after).await
     }
     pub async fn put(&self, url: &ObjectUrl, body: Bytes, opts: &PutOptions) -> Result<ObjectMeta> {
         self.get_store(url)?.put(url, body, opts).await
@@ -395,6 +433,56 @@ impl ObjectStore for LocalStore {
             .collect();
         out.sort_by(|a, b| a.key.cmp(&b.key));
         Ok(out)
+    }
+
+    async fn list_dir(
+        &self,
+        prefix: &ObjectUrl,
+        start_after: Option<&str>,
+    ) -> Result<Vec<ObjectMeta>> {
+        let dir = Path::new(&prefix.bucket).join(&prefix.key);
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(dir.display(), e)),
+        };
+        let mut out = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io(dir.display(), e))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let md = entry.metadata().map_err(|e| Error::io(dir.display(), e))?;
+            let key = format!("{}{name}", prefix.key);
+            if md.is_dir()
+                || name.starts_with(LOCAL_TMP_PREFIX)
+                || start_after.is_some_and(|s| key.as_str() <= s)
+            {
+                continue;
+            }
+            out.push(Self::meta_of(key, &md));
+        }
+        out.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(out)
+    }
+
+    async fn get_range(&self, url: &ObjectUrl, range: Range<u64>) -> Result<Bytes> {
+        use std::io::{Read, Seek, SeekFrom};
+        let path = Self::path(url);
+        let mut f = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(Error::NotFound {
+                    url: url.to_string(),
+                });
+            }
+            Err(e) => return Err(Error::io(url, e)),
+        };
+        f.seek(SeekFrom::Start(range.start))
+            .map_err(|e| Error::io(url, e))?;
+        let mut buf = Vec::with_capacity(range.end.saturating_sub(range.start) as usize);
+        f.take(range.end.saturating_sub(range.start))
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io(url, e))?;
+        Ok(Bytes::from(buf))
     }
 
     async fn head(&self, url: &ObjectUrl) -> Result<Option<ObjectMeta>> {

@@ -124,6 +124,57 @@ pub async fn store_contract(store: &dyn ObjectStore, root: &ObjectUrl) {
             "dir/sub/b.txt"
         ]
     );
+    // One directory level, from a key on.
+    let shallow = |after: Option<&'static str>| {
+        let prefix = root.join("dir/");
+        let after = after.map(|a| root.join(a).key);
+        async move {
+            store
+                .list_dir(&prefix, after.as_deref())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| m.key[root.key.len()..].to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        shallow(None).await,
+        vec![
+            "dir/00000000000000000009.json",
+            "dir/00000000000000000010.json",
+            "dir/a b+c%&:é.txt",
+        ],
+        "no keys of sub-directories"
+    );
+    assert_eq!(
+        shallow(Some("dir/00000000000000000009")).await,
+        vec![
+            "dir/00000000000000000009.json",
+            "dir/00000000000000000010.json",
+            "dir/a b+c%&:é.txt"
+        ]
+    );
+    assert_eq!(
+        shallow(Some("dir/00000000000000000009.json")).await,
+        vec!["dir/00000000000000000010.json", "dir/a b+c%&:é.txt"],
+        "start_after is exclusive"
+    );
+    assert!(
+        store
+            .list_dir(&root.join("none/"), None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // Ranged reads.
+    assert_eq!(&store.get_range(&b, 1..4).await.unwrap()[..], b"hre");
+    assert_eq!(&store.get_range(&b, 3..5).await.unwrap()[..], b"ee");
+    assert!(matches!(
+        store.get_range(&root.join("nope"), 0..1).await,
+        Err(Error::NotFound { .. })
+    ));
+
     assert!(store.exists_prefix(&root.join("dir/sub/")).await.unwrap());
     assert!(!store.exists_prefix(&root.join("dir/none/")).await.unwrap());
 

@@ -1,19 +1,22 @@
-//! Checks invariants 1 and 2 on every DR table and measures lag.
+//! Checks invariants 1 and 2 on every DR table, measures lag, and says when a table cannot
+//! advance.
+//!
+//! The logs are read with [`crate::tablelog`], as the ordered stage reads them, whole (verify
+//! is the full check; the ordered stage lists from DR's last checkpoint on).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use bytes::Bytes;
-
 use serde::Serialize;
 
 use crate::classify::{KeyClass, classify};
 use crate::config::Rule;
-use crate::delta::{
-    LOG_DIR, LogContents, LogFile, RefKind, parse_checkpoint_parquet, parse_ndjson,
-};
-use crate::error::Result;
-use crate::store::{ObjectMeta, ObjectUrl, Stores};
+use crate::delta::{LOG_DIR, LogContents, LogFile, RefKind, parse_ndjson};
+use crate::error::{Error, Result};
+use crate::ordered::TableSync;
+use crate::store::{ObjectUrl, Stores};
+use crate::tablelog::{LAST_CHECKPOINT, LogListing, last_checkpoint_version};
 
 /// The verdict on one table.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
@@ -24,16 +27,19 @@ pub struct TableVerdict {
     pub dr_version: Option<u64>,
     /// Versions DR is behind the source.
     pub lag_versions: u64,
-    /// Invariant violations: DR is not safe to fail over to.
+    /// Invariant violations: what DR holds is not safe to fail over to.
     pub problems: Vec<String>,
+    /// Why the table cannot advance, when it cannot (the error its next run would meet): DR is
+    /// consistent but will not catch up by itself.
+    pub blocked: Option<String>,
     /// Worth knowing, not violations (e.g. not self-contained).
     pub warnings: Vec<String>,
 }
 
 impl TableVerdict {
-    /// True when no invariant is violated.
+    /// True when no invariant is violated and nothing stops the table from advancing.
     pub fn ok(&self) -> bool {
-        self.problems.is_empty()
+        self.problems.is_empty() && self.blocked.is_none()
     }
 }
 
@@ -51,20 +57,11 @@ pub async fn verify_rule(stores: &Stores, rule: &Rule) -> Result<Vec<TableVerdic
         }
     }
     let mut out = Vec::new();
+    let cache = LogCache::default();
     for t in tables {
-        out.push(verify_table(stores, rule, &t).await?);
+        out.push(verify_table_cached(stores, rule, &t, &cache).await?);
     }
     Ok(out)
-}
-
-fn log_map(metas: Vec<ObjectMeta>, prefix_len: usize) -> BTreeMap<String, (LogFile, ObjectMeta)> {
-    metas
-        .into_iter()
-        .map(|m| {
-            let name = m.key[prefix_len..].to_string();
-            (name.clone(), (LogFile::parse(&name), m))
-        })
-        .collect()
 }
 
 /// Log files already read, keyed by (URL, entity tag): a file whose tag is unchanged is not
@@ -96,7 +93,8 @@ impl LogCache {
 }
 
 /// Verifies one table: DR commits contiguous and byte-identical to the source, every file of
-/// every visible version present with its size, checkpoints complete, `_last_checkpoint` sound.
+/// every visible version present with its size, checkpoints complete, `_last_checkpoint` sound,
+/// and, when DR is behind, that the next step can be taken.
 pub async fn verify_table(stores: &Stores, rule: &Rule, table: &str) -> Result<TableVerdict> {
     verify_table_cached(stores, rule, table, &LogCache::default()).await
 }
@@ -108,29 +106,23 @@ pub async fn verify_table_cached(
     table: &str,
     cache: &LogCache,
 ) -> Result<TableVerdict> {
-    let src_root = rule.src_url(table);
-    let dst_root = rule.dr_url(table);
+    let sync = TableSync {
+        stores,
+        rule,
+        table,
+        concurrency: 8,
+        deadline: None,
+    };
+    let (src_log, dst_log) = (sync.source_log(), sync.dr_log());
     let mut v = TableVerdict {
         rule: rule.name.clone(),
         table: table.to_string(),
         ..TableVerdict::default()
     };
-    let src_log = src_root.join(LOG_DIR);
-    let dst_log = dst_root.join(LOG_DIR);
-    let src = log_map(stores.list(&src_log).await?, src_log.key.len());
-    let dst = log_map(stores.list(&dst_log).await?, dst_log.key.len());
-    let commits = |m: &BTreeMap<String, (LogFile, ObjectMeta)>| -> BTreeSet<u64> {
-        m.values()
-            .filter_map(|(f, _)| {
-                if let LogFile::Commit(c) = f {
-                    Some(*c)
-                } else {
-                    None
-                }
-            })
-            .collect()
-    };
-    let (src_commits, dst_commits) = (commits(&src), commits(&dst));
+    let src = src_log.list_full().await?;
+    let dst = dst_log.list_full().await?;
+    let src_commits: BTreeSet<u64> = src.commits().keys().copied().collect();
+    let dst_commits: BTreeSet<u64> = dst.commits().keys().copied().collect();
     v.source_version = src_commits.last().copied();
     v.dr_version = dst_commits.last().copied();
     v.lag_versions = match (v.source_version, v.dr_version) {
@@ -138,82 +130,84 @@ pub async fn verify_table_cached(
         (Some(s), None) => s + 1,
         _ => 0,
     };
+    if v.lag_versions > 0 {
+        v.blocked = sync.blocked(&src, &dst).await?.map(|e| e.to_string());
+    }
     let Some(&first) = dst_commits.first() else {
         return Ok(v);
     };
-
-    // Complete checkpoints in DR, and what those that start a run of commits list.
     let starts_segment = |c: u64| {
         c == first || (c > 0 && !dst_commits.contains(&(c - 1)) && dst_commits.contains(&c))
     };
-    let mut parts: BTreeMap<(u64, u32), BTreeSet<u32>> = BTreeMap::new();
+
+    // Every file of the DR log: what it is, and whether it is where it may be.
     let mut complete: BTreeSet<u64> = BTreeSet::new();
-    let mut files_at_first = LogContents::default();
-    for (name, (f, meta)) in &dst {
+    let mut needed = LogContents::default();
+    for (name, (f, _)) in &dst.files {
         match f {
-            LogFile::Checkpoint {
-                version,
-                kind: crate::delta::CheckpointKind::MultiPart { part, parts: n },
-            } => {
-                parts.entry((*version, *n)).or_default().insert(*part);
+            LogFile::Commit(_) => {} // below, in version order
+            LogFile::Crc(ver) | LogFile::Compacted { end: ver, .. } => {
+                if !dst_commits.contains(ver) {
+                    v.problems
+                        .push(format!("{name} is in DR before commit {ver}"));
+                }
             }
-            LogFile::Checkpoint { version, kind } => {
-                let body = cache
-                    .get(stores, &dst_log.join(name), meta.etag.as_deref())
-                    .await?;
-                let parsed = if matches!(kind, crate::delta::CheckpointKind::Uuid { json: true }) {
-                    parse_ndjson(&body)
-                } else {
-                    parse_checkpoint_parquet(body)
-                };
-                match parsed {
-                    Err(e) => v
-                        .problems
-                        .push(format!("checkpoint {name} is unreadable: {e}")),
-                    Ok(c) => {
-                        let missing: Vec<_> = c
-                            .files
+            LogFile::Checkpoint { version, .. } => {
+                if !dst_commits.contains(version) {
+                    v.problems
+                        .push(format!("{name} is in DR before commit {version}"));
+                }
+            }
+            LogFile::LastCheckpoint => {} // last, against the complete checkpoints
+            LogFile::Sidecar => {}        // through the checkpoints that name them
+            LogFile::Temporary => v
+                .problems
+                .push(format!("{name} is a temporary file and must not be in DR")),
+            LogFile::Unknown => {} // copied as a plain object, never interpreted
+        }
+    }
+    // Checkpoints: complete when every part is there and every sidecar their content names.
+    for (version, sets) in dst.checkpoints() {
+        for set in sets {
+            let names: Vec<&str> = set.files().iter().map(|(n, _)| *n).collect();
+            if !set.is_complete() {
+                continue; // readers ignore an incomplete multi-part set
+            }
+            let mut set_ok = true;
+            for (name, size) in set.files() {
+                match dst_log.checkpoint_sidecars(name, size, version).await {
+                    Ok(sidecars) => {
+                        let missing: Vec<String> = sidecars
                             .iter()
-                            .filter(|f| {
-                                f.kind == RefKind::Sidecar
-                                    && !dst.contains_key(f.rel.trim_start_matches(LOG_DIR))
-                            })
-                            .map(|f| f.rel.clone())
+                            .filter(|s| !dst.has(s.rel.trim_start_matches(LOG_DIR)))
+                            .map(|s| s.rel.clone())
                             .collect();
-                        if missing.is_empty() {
-                            complete.insert(*version);
-                        } else {
+                        if !missing.is_empty() {
+                            set_ok = false;
                             v.problems.push(format!(
-                                "checkpoint {name} is visible but its sidecars {missing:?} are not"
+                                "checkpoint {name} is visible but its sidecars are not: {}",
+                                missing.join(", ")
                             ));
                         }
-                        if starts_segment(*version) {
-                            for sc in c.files.iter().filter(|f| f.kind == RefKind::Sidecar) {
-                                if let Ok(g) = stores.get(&dst_root.join(&sc.rel)).await
-                                    && let Ok(s) = parse_checkpoint_parquet(g.body)
-                                {
-                                    files_at_first.files.extend(s.files);
-                                }
-                            }
-                            files_at_first.files.extend(c.files);
-                        }
+                    }
+                    Err(e) => {
+                        set_ok = false;
+                        v.problems
+                            .push(format!("checkpoint {name} is unreadable: {e}"));
                     }
                 }
             }
-            _ => {}
-        }
-    }
-    for ((version, n), present) in &parts {
-        if present.len() as u32 == *n {
-            complete.insert(*version);
-            if starts_segment(*version) {
-                for p in 1..=*n {
-                    let name = format!("{version:020}.checkpoint.{p:010}.{n:010}.parquet");
-                    if let Ok(g) = stores.get(&dst_log.join(&name)).await
-                        && let Ok(c) = parse_checkpoint_parquet(g.body)
-                    {
-                        files_at_first.files.extend(c.files);
-                    }
+            if !set_ok {
+                continue;
+            }
+            complete.insert(version);
+            if starts_segment(version) && dst_commits.contains(&version) {
+                match dst_log.checkpoint_contents(&set, version).await {
+                    Ok(c) => needed.files.extend(c.contents.files),
+                    Err(e) => v.problems.push(format!(
+                        "checkpoint {} is unreadable: {e}",
+                        names.join(", ")
+                    )),
                 }
             }
         }
@@ -223,8 +217,8 @@ pub async fn verify_table_cached(
             "DR log starts at version {first} without a complete checkpoint there"
         ));
     }
-    // A hole is only legal right before a complete checkpoint (older versions cleaned up at the
-    // source before they were replicated): readers start at the checkpoint.
+    // A hole is only legal right before a complete checkpoint (older versions the source
+    // could not read whole when they were replicated): readers start at the checkpoint.
     let mut prev = first;
     for &c in dst_commits.iter().skip(1) {
         if c != prev + 1 && !complete.contains(&c) {
@@ -238,32 +232,31 @@ pub async fn verify_table_cached(
     }
 
     // Every commit identical to the source, every referenced file present with its size.
+    let dst_root = dst_log.root.clone();
     let dst_objects: BTreeMap<String, u64> = stores
         .list(&dst_root)
         .await?
         .into_iter()
         .map(|m| (m.key[dst_root.key.len()..].to_string(), m.size))
         .collect();
-    let mut needed = files_at_first.files;
     for c in &dst_commits {
         let name = format!("{c:020}.json");
-        let etag = |m: &BTreeMap<String, (LogFile, ObjectMeta)>| {
-            m.get(&name).and_then(|(_, meta)| meta.etag.clone())
-        };
+        let etag = |l: &LogListing| l.meta(&name).and_then(|m| m.etag.clone());
         let d = cache
-            .get(stores, &dst_log.join(&name), etag(&dst).as_deref())
+            .get(stores, &dst_log.url(&name), etag(&dst).as_deref())
             .await?;
         match cache
-            .get(stores, &src_log.join(&name), etag(&src).as_deref())
+            .get(stores, &src_log.url(&name), etag(&src).as_deref())
             .await
         {
             Ok(s) if s != d => v
                 .problems
                 .push(format!("commit {c} differs from the source")),
             Ok(_) => {}
-            Err(e) => v
-                .warnings
-                .push(format!("commit {c}: source unavailable: {e}")),
+            Err(Error::NotFound { .. }) => v.warnings.push(format!(
+                "commit {c} is no longer at the source (cleaned up); DR keeps it"
+            )),
+            Err(e) => return Err(e),
         }
         match parse_ndjson(&d) {
             Ok(parsed) => {
@@ -272,49 +265,36 @@ pub async fn verify_table_cached(
                 }
                 if !parsed.external.is_empty() {
                     v.problems.push(format!(
-                        "commit {c} references files outside the table: {:?}",
-                        parsed.external
+                        "commit {c} references files outside the table: {}",
+                        parsed.external.join(", ")
                     ));
                 }
-                needed.extend(parsed.files);
+                needed.files.extend(parsed.files);
             }
             Err(e) => v.problems.push(format!("commit {c} is unreadable: {e}")),
         }
     }
-    for f in needed.iter().filter(|f| f.kind != RefKind::Sidecar) {
+    for f in needed.files.iter().filter(|f| f.kind != RefKind::Sidecar) {
         match dst_objects.get(&f.rel) {
             None => v.problems.push(format!(
                 "{} is referenced but missing in DR",
                 dst_root.join(&f.rel)
             )),
-            Some(size) if f.size.is_some_and(|s| s != *size) => v.problems.push(format!(
-                "{} has {size} bytes in DR, the log says {:?}",
-                dst_root.join(&f.rel),
-                f.size
-            )),
-            Some(_) => {}
+            Some(size) => {
+                if let Some(want) = f.size.filter(|s| s != size) {
+                    v.problems.push(format!(
+                        "{} has {size} bytes in DR, the log says {want}",
+                        dst_root.join(&f.rel)
+                    ));
+                }
+            }
         }
     }
 
-    // Checkpoints only for published versions; _last_checkpoint at a complete one.
-    for (name, (f, _)) in &dst {
-        if let Some(ver) = f.version()
-            && matches!(
-                f,
-                LogFile::Checkpoint { .. } | LogFile::Crc(_) | LogFile::Compacted { .. }
-            )
-            && !dst_commits.contains(&ver)
-        {
-            v.problems
-                .push(format!("{name} is in DR before commit {ver}"));
-        }
-    }
-    if dst.contains_key("_last_checkpoint") {
-        let body = stores.get(&dst_log.join("_last_checkpoint")).await?.body;
-        let version = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|j| j.get("version").and_then(serde_json::Value::as_u64));
-        match version {
+    // `_last_checkpoint` only at a complete checkpoint.
+    if dst.has(LAST_CHECKPOINT) {
+        let body = stores.get(&dst_log.url(LAST_CHECKPOINT)).await?.body;
+        match last_checkpoint_version(&body) {
             Some(ver) if complete.contains(&ver) => {}
             Some(ver) => v.problems.push(format!(
                 "_last_checkpoint points at version {ver}, which has no complete checkpoint in DR"
