@@ -178,7 +178,7 @@ async fn main() -> Result<()> {
         let config = Config::from_text(&format!(
             "[[rule]]\nname = \"bench\"\nsource = \"s3://{src}/\"\ndestination = \"s3://{dst}/\"\n[s3]\nforce_path_style = true\n"
         ))?;
-        let store = lakedr_aws::S3Store::from_client(client.clone(), config.copy.clone());
+        let store = lakedr_aws::S3Store::from_conf(client.config().clone(), config.copy.clone());
         let ctx = Context {
             config: Arc::new(config),
             stores: Stores::new(Some(Arc::new(store))),

@@ -17,6 +17,7 @@ fn damaged_copy(name: &str, damage: impl FnOnce(&Path)) -> (tempfile::TempDir, T
         local: dst,
         prefix: format!("damaged/{name}/"),
         oracle: true,
+        rule: 0,
     };
     (dir, case)
 }
@@ -45,6 +46,20 @@ fn commit(v: u64) -> String {
     format!("_delta_log/{v:020}.json")
 }
 
+/// The newest commit of a local table.
+fn latest_version(table: &Path) -> u64 {
+    std::fs::read_dir(table.join("_delta_log"))
+        .unwrap()
+        .filter_map(|e| {
+            match lakedr::delta::LogFile::parse(&e.unwrap().file_name().to_string_lossy()) {
+                lakedr::delta::LogFile::Commit(v) => Some(v),
+                _ => None,
+            }
+        })
+        .max()
+        .unwrap()
+}
+
 /// Dead letters of the ordered stage, as (error kind, error text).
 async fn errors(rig: &Rig) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = rig
@@ -62,9 +77,12 @@ async fn errors(rig: &Rig) -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_tables_stop_at_their_last_consistent_version_and_dead_letter() {
-    // A data file referenced by commit 3 never reaches the source.
+    // A data file the last commit adds never reaches the source: no checkpoint after it
+    // could let DR go past it.
+    let latest = latest_version(&lakedr_tests::generated_tables().join("odd_partitions"));
     let (_d1, missing) = damaged_copy("odd_partitions", |t| {
-        let c = lakedr::delta::parse_ndjson(&std::fs::read(t.join(commit(3))).unwrap()).unwrap();
+        let c =
+            lakedr::delta::parse_ndjson(&std::fs::read(t.join(commit(latest))).unwrap()).unwrap();
         let f = c.files.iter().next().unwrap();
         std::fs::remove_file(t.join(&f.rel)).unwrap();
     });
@@ -97,7 +115,7 @@ async fn bad_tables_stop_at_their_last_consistent_version_and_dead_letter() {
     rig.settle(&cases).await;
 
     let expect = [
-        (&missing, Some(2)),
+        (&missing, Some(latest - 1)),
         (&unparseable, Some(1)),
         (&gap, Some(0)),
         (&vacuumed, None),
@@ -112,6 +130,15 @@ async fn bad_tables_stop_at_their_last_consistent_version_and_dead_letter() {
             case.prefix
         );
         rig.check_again(case).await; // what is visible is consistent
+        // ... and verify says the table cannot advance, and why, rather than OK.
+        let verdict = lakedr::verify::verify_table(&rig.clean, rig.rule(case), &case.prefix)
+            .await
+            .unwrap();
+        assert!(
+            !verdict.ok() && verdict.blocked.is_some(),
+            "{}: {verdict:?}",
+            case.prefix
+        );
     }
     rig.check_all_versions(&good).await;
     assert_eq!(
@@ -129,21 +156,26 @@ async fn bad_tables_stop_at_their_last_consistent_version_and_dead_letter() {
         );
     };
     find(
-        "MissingSourceFile",
-        &["damaged/odd_partitions", "version 3", "part-"],
+        "NoReadableVersion",
+        &[
+            "damaged/odd_partitions",
+            &format!("from {latest} on"),
+            "part-",
+        ],
     );
     find(
         "InvalidLogFile",
         &["damaged/cdf", "version 2", "00000000000000000002.json"],
     );
     find("LogGap", &["damaged/gap", "version 1 is missing"]);
+    // Its data files are all absent: no checkpoint has its live files.
     find(
-        "MissingSourceFile",
-        &["rs-checkpoints_vacuumed", "version 5", ".parquet"],
+        "NoReadableVersion",
+        &["rs-checkpoints_vacuumed", "from 12 on", ".parquet"],
     );
     find(
-        "MissingSourceFile",
-        &["golden-versions-not-contiguous", "version 0", "foo"],
+        "NoReadableVersion",
+        &["golden-versions-not-contiguous", "from 0 on", "foo"],
     );
     find(
         "NotSelfContained",

@@ -3,8 +3,9 @@
 use lakedr_tests::rig::{Rig, TableCase};
 
 /// Fixture tables replicated by the two halves of the shuffled-delivery test, with whether the
-/// independent reader can read them (deltalake lacks deletion vectors, V2 checkpoints and
-/// catalog-managed tables; the others are checked by the structural verifier alone). Every
+/// independent reader can read them (deltalake reads them all, deletion vectors and V2
+/// checkpoints through its DataFusion engine, except the catalog-managed one, which needs the
+/// catalog; that one is checked by the structural verifier alone). Every
 /// readable fixture goes through exactly one shuffled run: these halves, the crash test (which
 /// shuffles and duplicates the same way, with faults on top: the multi-part checkpoint, V2
 /// checkpoints with sidecars, deletion vectors), the catalog-managed test and the bad-input
@@ -13,14 +14,14 @@ fn good_fixtures(half: usize) -> Vec<TableCase> {
     let halves: [&[(&str, bool)]; 2] = [
         &[
             ("rs-cdf-table", true),
-            ("krs-compacted-log-files-table", false),
+            ("krs-compacted-log-files-table", true),
             ("rs-table_with_column_mapping", true),
             ("krs-app-txn-checkpoint", true),
         ],
         &[
             ("rs-simple_table", true),
             ("rs-simple_table_with_checkpoint", true),
-            ("golden-v2-checkpoint-json", false),
+            ("golden-v2-checkpoint-json", true),
             ("rs-delta-0.8.0-special-partition", true),
             ("rs-table_failed_last_checkpoint_update", true),
         ],
@@ -34,8 +35,8 @@ fn good_fixtures(half: usize) -> Vec<TableCase> {
 /// The fixture tables of the crash test (see [`good_fixtures`]).
 const CRASH_FIXTURES: [(&str, bool); 3] = [
     ("golden-multi-part-checkpoint", true),
-    ("krs-v2-checkpoints-parquet-with-sidecars", false),
-    ("rs-table_with_deletion_logs", false),
+    ("krs-v2-checkpoints-parquet-with-sidecars", true),
+    ("rs-table_with_deletion_logs", true),
 ];
 
 /// The catalog-managed fixture (its own test below).
@@ -76,7 +77,13 @@ fn source_latest(case: &TableCase) -> u64 {
 }
 
 async fn replicate_all(seed: u64, faults: Option<f64>, cases: &[TableCase]) -> Rig {
-    let mut rig = Rig::new(seed, faults).await;
+    replicate_on(Rig::new(seed, faults).await, cases, &[]).await
+}
+
+/// Writes `cases` with shuffled, duplicated deliveries and checks DR after each, then checks
+/// every table whole. `waits` names tables that cannot be read whole until their checkpoint
+/// arrives (vacuumed): their runs before it may dead-letter, saying so.
+async fn replicate_on(mut rig: Rig, cases: &[TableCase], waits: &[&TableCase]) -> Rig {
     for case in cases {
         rig.write_table(case, cases).await;
     }
@@ -98,13 +105,32 @@ async fn replicate_all(seed: u64, faults: Option<f64>, cases: &[TableCase]) -> R
             "{}: DR does not have every version",
             case.prefix
         );
+        // DR keeps every version the source can still read: it starts where the reader finds
+        // the oldest readable start.
+        if case.oracle {
+            assert_eq!(
+                dr.first().copied(),
+                rig.expected_start(case),
+                "{}: DR starts elsewhere than the oldest version the source reads whole",
+                case.prefix
+            );
+        }
         rig.assert_nothing_lost(case).await;
     }
     for url in [rig.ordered_dlq_url.clone(), rig.dlq_url.clone()] {
         let dead = rig.dead_letters(&url).await;
+        let unexpected: Vec<_> = dead
+            .iter()
+            .filter(|(body, attrs)| {
+                !(attrs.get("lakedr-error-kind").map(String::as_str) == Some("NoReadableVersion")
+                    && waits
+                        .iter()
+                        .any(|w| body.contains(w.prefix.trim_end_matches('/'))))
+            })
+            .collect();
         assert!(
-            dead.is_empty(),
-            "good tables must not dead-letter: {dead:?}"
+            unexpected.is_empty(),
+            "good tables must not dead-letter: {unexpected:?}"
         );
     }
     rig
@@ -142,14 +168,16 @@ async fn fixture_tables_survive_shuffled_duplicated_events_2() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deltalake_written_tables_survive_shuffled_duplicated_events() {
+    let vacuumed = TableCase::generated("vacuumed");
     let cases = vec![
         TableCase::generated("odd_partitions"),
         TableCase::generated("cdf"),
         TableCase::generated("cleaned"),
+        vacuumed.clone(),
     ];
-    for seed in [1] {
-        replicate_all(seed, None, &cases).await;
-    }
+    let rig = replicate_on(Rig::new(1, None).await, &cases, &[&vacuumed]).await;
+    // The vacuumed table starts at its checkpoint, not at version 0.
+    assert!(rig.dr_commits(&vacuumed).await.first().copied() > Some(0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -204,4 +232,77 @@ async fn catalog_managed_table_publishes_only_ratified_files_and_warns() {
                 .any(|w| w.contains("catalog-managed")),
         "{verdict:?}"
     );
+}
+
+/// A real V2 checkpoint with sidecars (Spark-written) under the classic name, which the
+/// protocol allows for V2 content: the fixture's UUID-named checkpoints renamed, in a scratch
+/// copy, with a `_last_checkpoint` naming the newest by version only.
+fn classic_named_v2_checkpoints() -> (tempfile::TempDir, TableCase) {
+    let from = lakedr_tests::fixtures().join("delta/krs-v2-checkpoints-parquet-with-sidecars");
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("v2-classic");
+    for rel in lakedr_tests::write_order::write_order(&from) {
+        let target = match rel
+            .strip_prefix("_delta_log/")
+            .map(lakedr::delta::LogFile::parse)
+        {
+            Some(lakedr::delta::LogFile::Checkpoint { version, .. }) => {
+                format!("_delta_log/{version:020}.checkpoint.parquet")
+            }
+            Some(lakedr::delta::LogFile::LastCheckpoint) => continue,
+            _ => rel.clone(),
+        };
+        let path = to.join(&target);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::copy(from.join(&rel), path).unwrap();
+    }
+    std::fs::write(
+        to.join("_delta_log/_last_checkpoint"),
+        br#"{"version":6,"size":3}"#,
+    )
+    .unwrap();
+    let case = TableCase {
+        local: to,
+        prefix: "derived/v2-classic/".into(),
+        oracle: true,
+        rule: 0,
+    };
+    (dir, case)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tables_in_two_source_buckets_replicate_into_dr_in_another_region() {
+    // Two source buckets in us-east-1 (the functions' region), DR in us-west-2; no region in
+    // the configuration. Every S3 request of the product goes through a front that answers a
+    // request signed for the wrong region with 301 PermanentRedirect, as S3 does.
+    let (_v2_dir, v2) = classic_named_v2_checkpoints();
+    let vacuumed = TableCase::generated("vacuumed").in_rule(1);
+    let cases = vec![
+        TableCase::generated("odd_partitions"),
+        v2.clone(),
+        TableCase::generated("cleaned").in_rule(1),
+        vacuumed.clone(),
+    ];
+    let rig = replicate_on(Rig::two_regions(29, None).await, &cases, &[&vacuumed]).await;
+    let stats = rig.front.as_ref().unwrap().stats();
+    let (forwarded, redirected) = (
+        stats["forwarded"].as_u64().unwrap(),
+        stats["redirected"].as_u64().unwrap(),
+    );
+    // The DR bucket's region was found once (one redirected HeadBucket) and kept; every
+    // other request went to the right region.
+    assert!(forwarded > 1000, "{stats}");
+    assert_eq!(
+        redirected, 1,
+        "a redirect per bucket, not per request: {stats}"
+    );
+    assert_eq!(stats["redirects"][lakedr_tests::rig::DR], 1, "{stats}");
+    // The classic-named V2 checkpoints went to DR after their sidecars, and the reader used
+    // them (every version compared above).
+    let listing = rig
+        .clean
+        .list(&rig.dr_url(&v2, "_delta_log/_sidecars/"))
+        .await
+        .unwrap();
+    assert!(listing.len() >= 20, "{} sidecars in DR", listing.len());
 }

@@ -7,6 +7,8 @@ Tables:
                   with spaces, '+', '%', '&', ':', '/', '=' and non-ASCII
   cdf             change data feed on: deletes and updates write _change_data files
   cleaned         checkpoints then metadata cleanup: the log starts at a checkpoint
+  vacuumed        12 appends, a delete, optimize, a checkpoint, VACUUM with zero retention, one
+                  more append: every file older versions need is gone, the log is whole
 Prints a JSON summary {table: latest_version}.
 """
 import json
@@ -72,10 +74,26 @@ def cleaned(root):
     return DeltaTable(uri).version()
 
 
+def vacuumed(root):
+    uri = os.path.join(root, "vacuumed")
+    write_deltalake(uri, batch(0, 10, ["a", "b"]), partition_by=["part"])
+    for k in range(1, 12):
+        write_deltalake(uri, batch(k * 10, 10, ["a", "b"]), partition_by=["part"], mode="append")
+    dt = DeltaTable(uri)
+    dt.delete("id % 3 = 0")
+    dt.optimize.compact()
+    dt = DeltaTable(uri)
+    dt.create_checkpoint()
+    dt.vacuum(retention_hours=0, enforce_retention_duration=False, dry_run=False)
+    write_deltalake(uri, batch(500, 10, ["a", "c"]), partition_by=["part"], mode="append")
+    return DeltaTable(uri).version()
+
+
 def main():
     root = sys.argv[1]
     os.makedirs(root, exist_ok=True)
-    out = {"odd_partitions": odd_partitions(root), "cdf": cdf(root), "cleaned": cleaned(root)}
+    out = {"odd_partitions": odd_partitions(root), "cdf": cdf(root), "cleaned": cleaned(root),
+           "vacuumed": vacuumed(root)}
     print(json.dumps(out))
 
 

@@ -37,6 +37,25 @@ impl Oracle {
         }
     }
 
+    /// The versions of `versions` at which the local table `source` can be read whole.
+    pub fn readable(&mut self, source: &str, versions: &[u64]) -> Vec<u64> {
+        let v = self.ask(&json!({"readable": source, "versions": versions}));
+        v["readable"]
+            .as_array()
+            .unwrap_or_else(|| panic!("oracle answered {v}"))
+            .iter()
+            .filter_map(Value::as_u64)
+            .collect()
+    }
+
+    fn ask(&mut self, req: &Value) -> Value {
+        writeln!(self.stdin, "{req}").unwrap();
+        self.stdin.flush().unwrap();
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("oracle answered {line:?}: {e}"))
+    }
+
     /// Opens `dr` at each of `versions` and compares rows with `source` (a local path).
     pub fn check(
         &mut self,
@@ -47,12 +66,7 @@ impl Oracle {
         storage: &Value,
     ) -> Verdict {
         let req = json!({"source": source, "dr": dr, "versions": versions, "expect_latest": expect_latest, "storage": storage});
-        writeln!(self.stdin, "{req}").unwrap();
-        self.stdin.flush().unwrap();
-        let mut line = String::new();
-        self.stdout.read_line(&mut line).unwrap();
-        let v: Value =
-            serde_json::from_str(&line).unwrap_or_else(|e| panic!("oracle answered {line:?}: {e}"));
+        let v = self.ask(&req);
         Verdict {
             ok: v["ok"].as_bool().unwrap_or(false),
             problems: v["problems"]

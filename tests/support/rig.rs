@@ -18,12 +18,18 @@ use serde_json::{Value, json};
 
 use crate::faults::FaultyStore;
 use crate::oracle::Oracle;
-use crate::stack::Moto;
+use crate::stack::{Moto, RegionFront};
 use crate::write_order::write_order;
 
 pub const SRC: &str = "src-lake";
 pub const DR: &str = "dr-lake";
 pub const PREFIX: &str = "lake/";
+/// The second source bucket of [`Rig::two_regions`] (the workspace root bucket, say).
+pub const SRC2: &str = "src-root";
+/// Regions of [`Rig::two_regions`]: the functions and the primary buckets in one (S3 sends a
+/// bucket's events only to queues and buses of its own region), DR in another.
+pub const PRIMARY_REGION: &str = "us-east-1";
+pub const DR_REGION: &str = "us-west-2";
 
 /// A table to replicate: where it is on disk, where it goes under the rule, and whether the
 /// independent reader can read it (deltalake lacks deletion vectors and V2 checkpoints).
@@ -33,6 +39,8 @@ pub struct TableCase {
     /// Table root relative to the rule, ending in `/`.
     pub prefix: String,
     pub oracle: bool,
+    /// Index of the rule (in the rig's configuration) the table is under.
+    pub rule: usize,
 }
 
 impl TableCase {
@@ -41,6 +49,7 @@ impl TableCase {
             local: crate::fixtures().join("delta").join(name),
             prefix: format!("{name}/"),
             oracle,
+            rule: 0,
         }
     }
     pub fn generated(name: &str) -> Self {
@@ -48,12 +57,19 @@ impl TableCase {
             local: crate::generated_tables().join(name),
             prefix: format!("gen/{name}/"),
             oracle: true,
+            rule: 0,
         }
+    }
+    /// The same table under another rule.
+    pub fn in_rule(self, rule: usize) -> Self {
+        Self { rule, ..self }
     }
 }
 
 pub struct Rig {
     pub moto: Moto,
+    /// The region-enforcing front the product's S3 clients go through ([`Rig::two_regions`]).
+    pub front: Option<RegionFront>,
     pub events_url: String,
     pub ordered_url: String,
     pub dlq_url: String,
@@ -96,6 +112,24 @@ destination = "s3://{DR}/{PREFIX}"
     )
 }
 
+/// The rules of [`Rig::two_regions`]: the lake bucket and a second source bucket, both into
+/// one DR bucket in another region.
+pub fn two_region_rules() -> String {
+    format!(
+        r#"
+[[rule]]
+name = "lake"
+source = "s3://{SRC}/{PREFIX}"
+destination = "s3://{DR}/{PREFIX}"
+
+[[rule]]
+name = "root"
+source = "s3://{SRC2}/warehouse/"
+destination = "s3://{DR}/root/warehouse/"
+"#
+    )
+}
+
 impl Rig {
     pub async fn new(seed: u64, fault_rate: Option<f64>) -> Rig {
         Self::with_config(seed, fault_rate, &config_text(""), "").await
@@ -107,6 +141,24 @@ impl Rig {
         rule_text: &str,
         copy_text: &str,
     ) -> Rig {
+        Self::build(seed, fault_rate, rule_text, copy_text, false).await
+    }
+
+    /// Buckets as a deployment has them: the lake bucket and a second source bucket in
+    /// [`PRIMARY_REGION`], DR in [`DR_REGION`], the functions signing for [`PRIMARY_REGION`]
+    /// with no region in the configuration, every S3 request of the product through a front
+    /// that answers a request for the wrong region like S3 does.
+    pub async fn two_regions(seed: u64, fault_rate: Option<f64>) -> Rig {
+        Self::build(seed, fault_rate, &two_region_rules(), "", true).await
+    }
+
+    async fn build(
+        seed: u64,
+        fault_rate: Option<f64>,
+        rule_text: &str,
+        copy_text: &str,
+        regions: bool,
+    ) -> Rig {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_default_env()
@@ -115,26 +167,42 @@ impl Rig {
             .with_test_writer()
             .try_init();
         let moto = Moto::start();
-        moto.create_bucket(SRC).await;
-        moto.create_bucket(DR).await;
         let events_url = moto.create_queue("events").await;
         let ordered_url = moto.create_queue("ordered.fifo").await;
         let dlq_url = moto.create_queue("events-dlq").await;
         let ordered_dlq_url = moto.create_queue("ordered-dlq.fifo").await;
-        moto.notify(SRC, &events_url).await;
+        let front = if regions {
+            moto.create_bucket_in(SRC, PRIMARY_REGION).await;
+            moto.create_bucket_in(SRC2, PRIMARY_REGION).await;
+            moto.create_bucket_in(DR, DR_REGION).await;
+            moto.notify(SRC, &events_url).await;
+            moto.notify(SRC2, &events_url).await;
+            Some(RegionFront::start(&moto.endpoint))
+        } else {
+            moto.create_bucket(SRC).await;
+            moto.create_bucket(DR).await;
+            moto.notify(SRC, &events_url).await;
+            None
+        };
+        // The product's S3 clients go through the front when there is one (SQS stays on moto).
+        let s3_endpoint = front
+            .as_ref()
+            .map_or(moto.endpoint.clone(), |f| f.endpoint.clone());
+
         let text = format!(
             "{rule_text}\n[queues]\nevents_url = \"{events_url}\"\nordered_url = \"{ordered_url}\"\ndead_letter_url = \"{dlq_url}\"\nordered_dead_letter_url = \"{ordered_dlq_url}\"\n[s3]\nforce_path_style = true\n{copy_text}"
         );
         let config = Config::from_text(&text).unwrap();
+        let s3_sdk = crate::stack::sdk_at(&s3_endpoint, PRIMARY_REGION);
         let mut ctx = lakedr_aws::build_context_with(config.clone(), &moto.sdk());
+        let s3 = |sdk: &aws_config::SdkConfig| {
+            S3Store::new(sdk, true, config.copy.clone())
+                .with_bucket_regions(config.bucket_regions())
+        };
+        ctx.stores = Stores::new(Some(Arc::new(s3(&s3_sdk))));
         let clean = ctx.stores.clone();
-        let faults = fault_rate.map(|rate| {
-            Arc::new(FaultyStore::new(
-                S3Store::new(&moto.sdk(), true, config.copy.clone()),
-                seed ^ 0x5eed,
-                rate,
-            ))
-        });
+        let faults =
+            fault_rate.map(|rate| Arc::new(FaultyStore::new(s3(&s3_sdk), seed ^ 0x5eed, rate)));
         if let Some(f) = &faults {
             ctx.stores = Stores::with_adapters(
                 Arc::new(lakedr::store::LocalStore),
@@ -145,6 +213,7 @@ impl Rig {
             replicator: Replicator { ctx: ctx.clone() },
             ordered: OrderedSync { ctx: ctx.clone() },
             moto,
+            front,
             events_url,
             ordered_url,
             dlq_url,
@@ -172,13 +241,18 @@ impl Rig {
     }
 
     pub async fn put_source(&mut self, key: &str, body: Vec<u8>) {
+        self.put_object(&ObjectUrl::s3(SRC, key), body).await;
+    }
+
+    /// Writes a source object (directly to moto: it is the writer's request, not the product's).
+    pub async fn put_object(&mut self, url: &ObjectUrl, body: Vec<u8>) {
         let t = std::time::Instant::now();
         self.uploads += 1;
         self.moto
             .s3()
             .put_object()
-            .bucket(SRC)
-            .key(key)
+            .bucket(&url.bucket)
+            .key(&url.key)
             .body(body.into())
             .send()
             .await
@@ -328,15 +402,18 @@ impl Rig {
             return;
         }
         let v: Value = serde_json::from_str(body).unwrap();
-        let keys: Vec<String> = lakedr::event::parse_object_events(None, &v)
+        let urls: Vec<ObjectUrl> = lakedr::event::parse_object_events(None, &v)
             .unwrap()
             .into_iter()
-            .map(|e| e.url.key)
+            .map(|e| e.url)
             .collect();
         let mut matched = false;
         for c in cases {
-            let root = format!("{PREFIX}{}", c.prefix);
-            if keys.iter().any(|k| k.starts_with(&root)) {
+            let root = self.src_url(c, "");
+            if urls
+                .iter()
+                .any(|u| u.bucket == root.bucket && u.key.starts_with(&root.key))
+            {
                 matched = true;
                 self.check(c).await;
             }
@@ -351,8 +428,8 @@ impl Rig {
     pub async fn write_table(&mut self, case: &TableCase, cases: &[TableCase]) {
         for rel in write_order(&case.local) {
             let body = std::fs::read(case.local.join(&rel)).unwrap();
-            self.put_source(&format!("{PREFIX}{}{rel}", case.prefix), body)
-                .await;
+            let url = self.src_url(case, &rel);
+            self.put_object(&url, body).await;
             self.collect().await;
             let n = self.rng.random_range(0..=2);
             for _ in 0..n {
@@ -363,9 +440,24 @@ impl Rig {
         }
     }
 
+    /// The rule a table is under.
+    pub fn rule(&self, case: &TableCase) -> &lakedr::Rule {
+        &self.ctx.config.rules[case.rule]
+    }
+
+    /// Source address of a table's file.
+    pub fn src_url(&self, case: &TableCase, rel: &str) -> ObjectUrl {
+        self.rule(case).src_url(&format!("{}{rel}", case.prefix))
+    }
+
+    /// DR address of a table's file.
+    pub fn dr_url(&self, case: &TableCase, rel: &str) -> ObjectUrl {
+        self.rule(case).dr_url(&format!("{}{rel}", case.prefix))
+    }
+
     /// The DR log of a table: (file name, entity tag) of every object under `_delta_log/`.
     async fn dr_log(&self, case: &TableCase) -> Vec<(String, Option<String>)> {
-        let prefix = ObjectUrl::s3(DR, format!("{PREFIX}{}_delta_log/", case.prefix));
+        let prefix = self.dr_url(case, "_delta_log/");
         self.clean
             .list(&prefix)
             .await
@@ -392,7 +484,7 @@ impl Rig {
             return;
         }
         let t = std::time::Instant::now();
-        let rule = &self.ctx.config.rules[0];
+        let rule = self.rule(case);
         let verdict = verify_table_cached(&self.clean, rule, &case.prefix, &self.log_cache)
             .await
             .unwrap();
@@ -442,7 +534,11 @@ impl Rig {
     }
 
     fn run_oracle(&mut self, case: &TableCase, versions: &[u64], latest: u64) {
-        let dr = format!("s3://{DR}/{PREFIX}{}", case.prefix.trim_end_matches('/'));
+        let dr = self
+            .dr_url(case, "")
+            .to_string()
+            .trim_end_matches('/')
+            .to_string();
         let storage = self.moto.storage_options();
         let t = std::time::Instant::now();
         let v = self.oracle.check(
@@ -471,21 +567,60 @@ impl Rig {
             .extend(v.checked);
     }
 
-    /// Every source object of `case` (except temporary files) is in DR with identical bytes.
+    /// Where DR's copy of `case` should start, by the independent reader: the oldest version
+    /// from which the source can be read whole at every version to its latest, among those a
+    /// reader can start from (version 0, or a checkpoint's version).
+    pub fn expected_start(&mut self, case: &TableCase) -> Option<u64> {
+        let mut commits = BTreeSet::new();
+        let mut starts = BTreeSet::new();
+        for e in std::fs::read_dir(case.local.join("_delta_log")).unwrap() {
+            match lakedr::delta::LogFile::parse(&e.unwrap().file_name().to_string_lossy()) {
+                lakedr::delta::LogFile::Commit(v) => {
+                    commits.insert(v);
+                    if v == 0 {
+                        starts.insert(0);
+                    }
+                }
+                lakedr::delta::LogFile::Checkpoint { version, .. } => {
+                    starts.insert(version);
+                }
+                _ => {}
+            }
+        }
+        let versions: Vec<u64> = commits.iter().copied().collect();
+        let readable: BTreeSet<u64> = self
+            .oracle
+            .readable(case.local.to_str().unwrap(), &versions)
+            .into_iter()
+            .collect();
+        let latest = *commits.last()?;
+        starts
+            .into_iter()
+            .find(|s| commits.contains(s) && (*s..=latest).all(|v| readable.contains(&v)))
+    }
+
+    /// Every source object of `case` (except temporary files, and the log files of versions
+    /// older than DR's first: versions the source could not read whole, never published) is in
+    /// DR with identical bytes.
     pub async fn assert_nothing_lost(&self, case: &TableCase) {
         let s3 = self.moto.s3();
+        let first = self.dr_commits(case).await.first().copied().unwrap_or(0);
         for rel in write_order(&case.local) {
-            if matches!(
-                lakedr::classify::classify(&rel),
-                lakedr::classify::KeyClass::Temporary
-            ) {
-                continue;
+            match lakedr::classify::classify(&rel) {
+                lakedr::classify::KeyClass::Temporary => continue,
+                lakedr::classify::KeyClass::DeltaLog { file, .. }
+                    if file.version().is_some_and(|v| v < first) =>
+                {
+                    continue;
+                }
+                _ => {}
             }
-            let key = format!("{PREFIX}{}{rel}", case.prefix);
+            let url = self.dr_url(case, &rel);
+            let key = url.to_string();
             let dr = s3
                 .get_object()
-                .bucket(DR)
-                .key(&key)
+                .bucket(&url.bucket)
+                .key(&url.key)
                 .send()
                 .await
                 .unwrap_or_else(|e| panic!("{key} missing in DR: {e:?}"));

@@ -14,7 +14,7 @@ where
     let code = err
         .as_service_error()
         .and_then(|e| e.code().map(str::to_owned));
-    let message = format!("{}", DisplayErrorContext(&err));
+    let message = one_line(&err, status);
     match (status, code.as_deref()) {
         (Some(404), _) | (_, Some("NoSuchKey" | "NotFound" | "NoSuchVersion")) => Error::NotFound {
             url: target.to_string(),
@@ -48,6 +48,27 @@ where
             message,
         },
     }
+}
+
+/// What went wrong, as one readable line: the service's code and message when it sent them
+/// (`NoSuchBucket: The specified bucket does not exist (HTTP 404)`), else the SDK's own
+/// account of a failure that never reached a service (dispatch, timeout, I/O).
+pub(crate) fn one_line<E, R>(err: &SdkError<E, R>, status: Option<u16>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    let http = status.map(|s| format!(" (HTTP {s})")).unwrap_or_default();
+    let text = match err.as_service_error() {
+        Some(e) => match (e.code(), e.message()) {
+            (Some(code), Some(msg)) => format!("{code}: {msg}{http}"),
+            (Some(code), None) => format!("{code}{http}"),
+            (None, Some(msg)) => format!("{msg}{http}"),
+            (None, None) => format!("{}{http}", DisplayErrorContext(err)),
+        },
+        None => format!("{}", DisplayErrorContext(err)),
+    };
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The HTTP status of a raw response.

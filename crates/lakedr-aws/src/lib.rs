@@ -74,11 +74,10 @@ pub async fn build_context(config: Config) -> Context {
 /// [`build_context`] with a given SDK configuration.
 pub fn build_context_with(config: Config, sdk: &aws_config::SdkConfig) -> Context {
     let s3: Option<Arc<dyn lakedr::ObjectStore>> = config.uses_s3().then(|| {
-        Arc::new(S3Store::new(
-            sdk,
-            config.s3.force_path_style,
-            config.copy.clone(),
-        )) as Arc<dyn lakedr::ObjectStore>
+        Arc::new(
+            S3Store::new(sdk, config.s3.force_path_style, config.copy.clone())
+                .with_bucket_regions(config.bucket_regions()),
+        ) as Arc<dyn lakedr::ObjectStore>
     });
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let queue = |url: &Option<String>| -> Option<Arc<dyn Queue>> {

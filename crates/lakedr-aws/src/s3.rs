@@ -1,9 +1,23 @@
-//! [`S3Store`]: the object-store contract over `aws-sdk-s3`.
+//! [`S3Store`]: the object-store contract over `aws-sdk-s3`, for buckets in any region.
+//!
+//! S3 answers a request signed for another region than its bucket's with `301 PermanentRedirect`,
+//! which the SDK does not follow. So the store keeps one client per region (built once, the
+//! first time a bucket of that region is used) and finds each bucket's region by itself: from
+//! the rules' overrides, else with one HeadBucket (S3 names the region in `x-amz-bucket-region`
+//! on 200, 301 and 403 alike), cached for the life of the process. A request that is still
+//! redirected (a stale override) learns the region from the answer and is sent once more.
+//! Copies go to the destination bucket's region, naming the source in `x-amz-copy-source`
+//! (S3 copies across regions that way); reads go to the source bucket's region.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::RwLock;
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::Region;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart, ServerSideEncryption};
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
@@ -24,11 +38,29 @@ const COPY_SOURCE: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~')
     .remove(b'/');
 
-/// S3 through one shared client, built once per process.
-#[derive(Clone, Debug)]
+/// The region S3 uses for requests when the configuration names none.
+const FALLBACK_REGION: &str = "us-east-1";
+
+/// S3 through one client per region.
+#[derive(Debug)]
 pub struct S3Store {
-    client: Client,
+    /// Every client is this configuration with its region set.
+    template: aws_sdk_s3::Config,
+    default_region: String,
+    clients: RwLock<HashMap<String, Client>>,
+    /// Bucket regions: configured, or found and cached.
+    regions: RwLock<HashMap<String, String>>,
     copy: CopySettings,
+}
+
+/// The region S3 names in a redirect (or a HeadBucket answer) of this error.
+fn redirect_region<E>(err: &SdkError<E, HttpResponse>) -> Option<String> {
+    let raw = err.raw_response()?;
+    let status = raw.status().as_u16();
+    if status != 301 && status != 400 && status != 403 {
+        return None;
+    }
+    raw.headers().get("x-amz-bucket-region").map(str::to_owned)
 }
 
 fn unquote(etag: Option<&str>) -> Option<String> {
@@ -45,17 +77,143 @@ fn to_system_time(t: Option<&aws_smithy_types::DateTime>) -> Option<std::time::S
 }
 
 impl S3Store {
-    /// A store over a client built from `sdk`, path-style if asked.
+    /// A store over clients built from `sdk`, path-style if asked.
     pub fn new(sdk: &aws_config::SdkConfig, force_path_style: bool, copy: CopySettings) -> Self {
         let conf = aws_sdk_s3::config::Builder::from(sdk)
             .force_path_style(force_path_style)
             .build();
-        Self::from_client(Client::from_conf(conf), copy)
+        Self::from_conf(conf, copy)
     }
 
-    /// A store over an existing client (e.g. one with interceptors).
-    pub fn from_client(client: Client, copy: CopySettings) -> Self {
-        Self { client, copy }
+    /// A store over clients built from `conf` (e.g. one with interceptors), one per region.
+    pub fn from_conf(conf: aws_sdk_s3::Config, copy: CopySettings) -> Self {
+        let default_region = conf
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| FALLBACK_REGION.to_string());
+        Self {
+            template: conf,
+            default_region,
+            clients: RwLock::default(),
+            regions: RwLock::default(),
+            copy,
+        }
+    }
+
+    /// Buckets whose region is known (the rules' overrides): no discovery for them.
+    pub fn with_bucket_regions(self, regions: impl IntoIterator<Item = (String, String)>) -> Self {
+        if let Ok(mut m) = self.regions.write() {
+            m.extend(regions);
+        }
+        self
+    }
+
+    /// The client of `region`, built the first time it is needed.
+    fn client(&self, region: &str) -> Client {
+        if let Some(c) = self
+            .clients
+            .read()
+            .ok()
+            .and_then(|m| m.get(region).cloned())
+        {
+            return c;
+        }
+        let client = Client::from_conf(
+            self.template
+                .to_builder()
+                .region(Region::new(region.to_string()))
+                .build(),
+        );
+        if let Ok(mut m) = self.clients.write() {
+            return m.entry(region.to_string()).or_insert(client).clone();
+        }
+        client
+    }
+
+    fn learn(&self, bucket: &str, region: &str) {
+        if let Ok(mut m) = self.regions.write() {
+            m.insert(bucket.to_string(), region.to_string());
+        }
+    }
+
+    /// The region of `bucket`: configured, cached, or asked of S3 with one HeadBucket.
+    pub async fn region_of(&self, bucket: &str) -> Result<String> {
+        if let Some(r) = self
+            .regions
+            .read()
+            .ok()
+            .and_then(|m| m.get(bucket).cloned())
+        {
+            return Ok(r);
+        }
+        let target = format!("s3://{bucket}");
+        let region = match self
+            .client(&self.default_region)
+            .head_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+        {
+            Ok(out) => out
+                .bucket_region()
+                .map(str::to_owned)
+                .unwrap_or_else(|| self.default_region.clone()),
+            Err(e) => match redirect_region(&e) {
+                Some(r) => r,
+                None => match map_sdk(e, &target) {
+                    Error::NotFound { .. } => {
+                        return Err(Error::Storage {
+                            target,
+                            message: "the bucket does not exist".into(),
+                        });
+                    }
+                    // Not allowed to ask, and no region said: requests go to the default one.
+                    Error::Storage { .. } => self.default_region.clone(),
+                    other => return Err(other),
+                },
+            },
+        };
+        tracing::debug!(bucket, region = %region, "bucket region");
+        self.learn(bucket, &region);
+        Ok(region)
+    }
+
+    /// Sends `op` with the client of `bucket`'s region; a redirect teaches the region and the
+    /// request is sent once more there.
+    async fn send<T, E, Fut>(
+        &self,
+        bucket: &str,
+        target: &str,
+        op: impl Fn(Client) -> Fut,
+    ) -> Result<T>
+    where
+        Fut: Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    {
+        self.send_raw(bucket, op)
+            .await?
+            .map_err(|e| map_sdk(e, target))
+    }
+
+    /// [`Self::send`], leaving the SDK's error to the caller.
+    async fn send_raw<T, E, Fut>(
+        &self,
+        bucket: &str,
+        op: impl Fn(Client) -> Fut,
+    ) -> Result<std::result::Result<T, SdkError<E, HttpResponse>>>
+    where
+        Fut: Future<Output = std::result::Result<T, SdkError<E, HttpResponse>>>,
+    {
+        let region = self.region_of(bucket).await?;
+        let first = op(self.client(&region)).await;
+        Ok(match first.as_ref().err().and_then(redirect_region) {
+            Some(actual) if actual != region => {
+                tracing::info!(bucket, from = %region, to = %actual, "bucket region corrected");
+                self.learn(bucket, &actual);
+                op(self.client(&actual)).await
+            }
+            _ => first,
+        })
     }
 
     fn copy_source(src: &CopySource) -> String {
@@ -80,32 +238,34 @@ impl S3Store {
         &self,
         src: &CopySource,
     ) -> Result<aws_sdk_s3::operation::head_object::HeadObjectOutput> {
-        self.client
-            .head_object()
-            .bucket(&src.url.bucket)
-            .key(&src.url.key)
-            .set_version_id(src.version_id.clone())
-            .set_if_match(src.etag.as_deref().map(quote))
-            .send()
-            .await
-            .map_err(|e| map_sdk(e, &src.url.to_string()))
+        let target = src.url.to_string();
+        self.send(&src.url.bucket, &target, |c| async move {
+            c.head_object()
+                .bucket(&src.url.bucket)
+                .key(&src.url.key)
+                .set_version_id(src.version_id.clone())
+                .set_if_match(src.etag.as_deref().map(quote))
+                .send()
+                .await
+        })
+        .await
     }
 
     async fn copy_single(&self, src: &CopySource, dst: &ObjectUrl) -> Result<()> {
-        let mut req = self
-            .client
-            .copy_object()
-            .bucket(&dst.bucket)
-            .key(&dst.key)
-            .copy_source(Self::copy_source(src))
-            .set_copy_source_if_match(src.etag.as_deref().map(quote));
-        if let Some((sse, key)) = self.kms() {
-            req = req.server_side_encryption(sse).ssekms_key_id(key);
-        }
-        let out = req
-            .send()
-            .await
-            .map_err(|e| map_sdk(e, &src.url.to_string()))?;
+        let out = self
+            .send(&dst.bucket, &src.url.to_string(), |c| async move {
+                let mut req = c
+                    .copy_object()
+                    .bucket(&dst.bucket)
+                    .key(&dst.key)
+                    .copy_source(Self::copy_source(src))
+                    .set_copy_source_if_match(src.etag.as_deref().map(quote));
+                if let Some((sse, key)) = self.kms() {
+                    req = req.server_side_encryption(sse).ssekms_key_id(key);
+                }
+                req.send().await
+            })
+            .await?;
         // Single-part MD5 entity tags survive a plain copy; check them when comparable.
         let dst_etag = unquote(out.copy_object_result().and_then(|r| r.e_tag()));
         if let (Some(want), Some(got)) = (&src.etag, &dst_etag)
@@ -122,6 +282,25 @@ impl S3Store {
         Ok(())
     }
 
+    /// The source's tags (none on a store without object tagging).
+    async fn source_tags(&self, src: &CopySource) -> Result<Vec<aws_sdk_s3::types::Tag>> {
+        let got = self
+            .send_raw(&src.url.bucket, |c| async move {
+                c.get_object_tagging()
+                    .bucket(&src.url.bucket)
+                    .key(&src.url.key)
+                    .set_version_id(src.version_id.clone())
+                    .send()
+                    .await
+            })
+            .await?;
+        match got {
+            Ok(t) => Ok(t.tag_set().to_vec()),
+            Err(e) if e.code() == Some("NotImplemented") => Ok(Vec::new()),
+            Err(e) => Err(map_sdk(e, &src.url.to_string())),
+        }
+    }
+
     /// Parallel UploadPartCopy; metadata, content type and tags are carried explicitly because
     /// CreateMultipartUpload does not copy them. Aborts the upload on any failure.
     async fn copy_multipart(
@@ -132,24 +311,7 @@ impl S3Store {
         size: u64,
     ) -> Result<()> {
         let target = dst.to_string();
-        let tags = match self
-            .client
-            .get_object_tagging()
-            .bucket(&src.url.bucket)
-            .key(&src.url.key)
-            .set_version_id(src.version_id.clone())
-            .send()
-            .await
-        {
-            Ok(t) => t.tag_set().to_vec(),
-            // An S3-compatible store without object tagging has no tags to carry.
-            Err(e)
-                if aws_sdk_s3::error::ProvideErrorMetadata::code(&e) == Some("NotImplemented") =>
-            {
-                Vec::new()
-            }
-            Err(e) => return Err(map_sdk(e, &src.url.to_string())),
-        };
+        let tags = self.source_tags(src).await?;
         let tagging: Vec<String> = tags
             .iter()
             .map(|t| {
@@ -160,22 +322,30 @@ impl S3Store {
                 )
             })
             .collect();
-        let mut create = self
-            .client
-            .create_multipart_upload()
-            .bucket(&dst.bucket)
-            .key(&dst.key)
-            .set_content_type(head.content_type().map(str::to_owned))
-            .set_content_encoding(head.content_encoding().map(str::to_owned))
-            .set_cache_control(head.cache_control().map(str::to_owned))
-            .set_metadata(head.metadata().cloned());
-        if !tagging.is_empty() {
-            create = create.tagging(tagging.join("&"));
-        }
-        if let Some((sse, key)) = self.kms() {
-            create = create.server_side_encryption(sse).ssekms_key_id(key);
-        }
-        let upload = create.send().await.map_err(|e| map_sdk(e, &target))?;
+        let upload = self
+            .send(&dst.bucket, &target, |c| {
+                let tagging = tagging.clone();
+                async move {
+                    let mut create = c
+                        .create_multipart_upload()
+                        .bucket(&dst.bucket)
+                        .key(&dst.key)
+                        .set_content_type(head.content_type().map(str::to_owned))
+                        .set_content_encoding(head.content_encoding().map(str::to_owned))
+                        .set_cache_control(head.cache_control().map(str::to_owned))
+                        .set_metadata(head.metadata().cloned());
+                    if !tagging.is_empty() {
+                        create = create.tagging(tagging.join("&"));
+                    }
+                    if let Some((sse, key)) = self.kms() {
+                        create = create.server_side_encryption(sse).ssekms_key_id(key);
+                    }
+                    create.send().await
+                }
+            })
+            .await?;
+        // The upload lives in the destination's region: every part goes there.
+        let client = self.client(&self.region_of(&dst.bucket).await?);
         let upload_id = upload.upload_id().unwrap_or_default().to_string();
         let part_size = self.copy.multipart_part_size_bytes;
         let parts = size.div_ceil(part_size).max(1);
@@ -183,12 +353,11 @@ impl S3Store {
         let etag = src.etag.clone().or_else(|| unquote(head.e_tag()));
         let result: Result<Vec<CompletedPart>> = futures::stream::iter((0..parts).map(|i| {
             let (source, upload_id, etag) = (source.clone(), upload_id.clone(), etag.clone());
-            let target = target.clone();
+            let (client, target) = (&client, target.clone());
             async move {
                 let start = i * part_size;
                 let end = (start + part_size).min(size) - 1;
-                let out = self
-                    .client
+                let out = client
                     .upload_part_copy()
                     .bucket(&dst.bucket)
                     .key(&dst.key)
@@ -216,8 +385,7 @@ impl S3Store {
         let completed = match result {
             Ok(p) => p,
             Err(e) => {
-                let _ = self
-                    .client
+                let _ = client
                     .abort_multipart_upload()
                     .bucket(&dst.bucket)
                     .key(&dst.key)
@@ -227,7 +395,7 @@ impl S3Store {
                 return Err(e);
             }
         };
-        self.client
+        client
             .complete_multipart_upload()
             .bucket(&dst.bucket)
             .key(&dst.key)
@@ -245,10 +413,61 @@ impl S3Store {
             return Err(Error::CopyMismatch {
                 src: src.url.to_string(),
                 dst: target,
-                message: format!("size {copied:?}, expected {size}"),
+                message: format!(
+                    "{} bytes, expected {size}",
+                    copied.map_or("no object".to_string(), |c| c.to_string())
+                ),
             });
         }
         Ok(())
+    }
+
+    /// Every page of a listing, with the SDK's paginator on the bucket's regional client.
+    async fn list_pages(
+        &self,
+        prefix: &ObjectUrl,
+        delimiter: Option<&str>,
+        start_after: Option<&str>,
+    ) -> Result<Vec<ObjectMeta>> {
+        let target = prefix.to_string();
+        let mut retried = false;
+        'again: loop {
+            let region = self.region_of(&prefix.bucket).await?;
+            let mut pages = self
+                .client(&region)
+                .list_objects_v2()
+                .bucket(&prefix.bucket)
+                .prefix(&prefix.key)
+                .set_delimiter(delimiter.map(str::to_owned))
+                .set_start_after(start_after.map(str::to_owned))
+                .into_paginator()
+                .send();
+            let mut out = Vec::new();
+            while let Some(page) = pages.next().await {
+                let page = match page {
+                    Ok(p) => p,
+                    Err(e) => match redirect_region(&e) {
+                        Some(actual) if actual != region && !retried => {
+                            self.learn(&prefix.bucket, &actual);
+                            retried = true;
+                            continue 'again;
+                        }
+                        _ => return Err(map_sdk(e, &target)),
+                    },
+                };
+                for o in page.contents() {
+                    out.push(ObjectMeta {
+                        key: o.key().unwrap_or_default().to_string(),
+                        size: o.size().unwrap_or_default().max(0) as u64,
+                        etag: unquote(o.e_tag()),
+                        version_id: None,
+                        last_modified: to_system_time(o.last_modified()),
+                    });
+                }
+            }
+            out.sort_by(|a, b| a.key.cmp(&b.key));
+            return Ok(out);
+        }
     }
 }
 
@@ -259,39 +478,28 @@ impl ObjectStore for S3Store {
     }
 
     async fn list(&self, prefix: &ObjectUrl) -> Result<Vec<ObjectMeta>> {
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&prefix.bucket)
-            .prefix(&prefix.key)
-            .into_paginator()
-            .send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| map_sdk(e, &prefix.to_string()))?;
-            for o in page.contents() {
-                out.push(ObjectMeta {
-                    key: o.key().unwrap_or_default().to_string(),
-                    size: o.size().unwrap_or_default().max(0) as u64,
-                    etag: unquote(o.e_tag()),
-                    version_id: None,
-                    last_modified: to_system_time(o.last_modified()),
-                });
-            }
-        }
-        out.sort_by(|a, b| a.key.cmp(&b.key));
-        Ok(out)
+        self.list_pages(prefix, None, None).await
+    }
+
+    async fn list_dir(
+        &self,
+        prefix: &ObjectUrl,
+        start_after: Option<&str>,
+    ) -> Result<Vec<ObjectMeta>> {
+        self.list_pages(prefix, Some("/"), start_after).await
     }
 
     async fn head(&self, url: &ObjectUrl) -> Result<Option<ObjectMeta>> {
-        match self
-            .client
-            .head_object()
-            .bucket(&url.bucket)
-            .key(&url.key)
-            .send()
-            .await
-        {
+        let got = self
+            .send(&url.bucket, &url.to_string(), |c| async move {
+                c.head_object()
+                    .bucket(&url.bucket)
+                    .key(&url.key)
+                    .send()
+                    .await
+            })
+            .await;
+        match got {
             Ok(o) => Ok(Some(ObjectMeta {
                 key: url.key.clone(),
                 size: o.content_length().unwrap_or_default().max(0) as u64,
@@ -299,23 +507,22 @@ impl ObjectStore for S3Store {
                 version_id: o.version_id().map(str::to_owned),
                 last_modified: to_system_time(o.last_modified()),
             })),
-            Err(e) => match map_sdk(e, &url.to_string()) {
-                Error::NotFound { .. } => Ok(None),
-                other => Err(other),
-            },
+            Err(Error::NotFound { .. }) => Ok(None),
+            Err(other) => Err(other),
         }
     }
 
     async fn get(&self, url: &ObjectUrl, version_id: Option<&str>) -> Result<GetResult> {
         let out = self
-            .client
-            .get_object()
-            .bucket(&url.bucket)
-            .key(&url.key)
-            .set_version_id(version_id.map(str::to_owned))
-            .send()
-            .await
-            .map_err(|e| map_sdk(e, &url.to_string()))?;
+            .send(&url.bucket, &url.to_string(), |c| async move {
+                c.get_object()
+                    .bucket(&url.bucket)
+                    .key(&url.key)
+                    .set_version_id(version_id.map(str::to_owned))
+                    .send()
+                    .await
+            })
+            .await?;
         let meta = ObjectMeta {
             key: url.key.clone(),
             size: out.content_length().unwrap_or_default().max(0) as u64,
@@ -347,27 +554,62 @@ impl ObjectStore for S3Store {
         })
     }
 
+    async fn get_range(&self, url: &ObjectUrl, range: std::ops::Range<u64>) -> Result<Bytes> {
+        if range.end <= range.start {
+            return Ok(Bytes::new());
+        }
+        let out = self
+            .send(&url.bucket, &url.to_string(), |c| {
+                let range = format!("bytes={}-{}", range.start, range.end - 1);
+                async move {
+                    c.get_object()
+                        .bucket(&url.bucket)
+                        .key(&url.key)
+                        .range(range)
+                        .send()
+                        .await
+                }
+            })
+            .await?;
+        Ok(out
+            .body
+            .collect()
+            .await
+            .map_err(|e| Error::Transient {
+                target: url.to_string(),
+                message: format!("reading body: {e}"),
+            })?
+            .into_bytes())
+    }
+
     async fn put(&self, url: &ObjectUrl, body: Bytes, opts: &PutOptions) -> Result<ObjectMeta> {
         let size = body.len() as u64;
-        let mut req = self
-            .client
-            .put_object()
-            .bucket(&url.bucket)
-            .key(&url.key)
-            .body(body.into())
-            .set_content_type(opts.content_type.clone())
-            .set_metadata(
-                (!opts.metadata.is_empty()).then(|| opts.metadata.clone().into_iter().collect()),
-            );
-        req = match &opts.mode {
-            PutMode::Overwrite => req,
-            PutMode::IfAbsent => req.if_none_match("*"),
-            PutMode::IfMatch(etag) => req.if_match(quote(etag)),
-        };
-        if let Some((sse, key)) = self.kms() {
-            req = req.server_side_encryption(sse).ssekms_key_id(key);
-        }
-        let out = req.send().await.map_err(|e| map_sdk(e, &url.to_string()))?;
+        let out = self
+            .send(&url.bucket, &url.to_string(), |c| {
+                let body = body.clone();
+                async move {
+                    let mut req = c
+                        .put_object()
+                        .bucket(&url.bucket)
+                        .key(&url.key)
+                        .body(body.into())
+                        .set_content_type(opts.content_type.clone())
+                        .set_metadata(
+                            (!opts.metadata.is_empty())
+                                .then(|| opts.metadata.clone().into_iter().collect()),
+                        );
+                    req = match &opts.mode {
+                        PutMode::Overwrite => req,
+                        PutMode::IfAbsent => req.if_none_match("*"),
+                        PutMode::IfMatch(etag) => req.if_match(quote(etag)),
+                    };
+                    if let Some((sse, key)) = self.kms() {
+                        req = req.server_side_encryption(sse).ssekms_key_id(key);
+                    }
+                    req.send().await
+                }
+            })
+            .await?;
         Ok(ObjectMeta {
             key: url.key.clone(),
             size,
@@ -400,26 +642,28 @@ impl ObjectStore for S3Store {
     }
 
     async fn delete(&self, url: &ObjectUrl) -> Result<()> {
-        self.client
-            .delete_object()
-            .bucket(&url.bucket)
-            .key(&url.key)
-            .send()
-            .await
-            .map_err(|e| map_sdk(e, &url.to_string()))?;
+        self.send(&url.bucket, &url.to_string(), |c| async move {
+            c.delete_object()
+                .bucket(&url.bucket)
+                .key(&url.key)
+                .send()
+                .await
+        })
+        .await?;
         Ok(())
     }
 
     async fn exists_prefix(&self, prefix: &ObjectUrl) -> Result<bool> {
         let out = self
-            .client
-            .list_objects_v2()
-            .bucket(&prefix.bucket)
-            .prefix(&prefix.key)
-            .max_keys(1)
-            .send()
-            .await
-            .map_err(|e| map_sdk(e, &prefix.to_string()))?;
+            .send(&prefix.bucket, &prefix.to_string(), |c| async move {
+                c.list_objects_v2()
+                    .bucket(&prefix.bucket)
+                    .prefix(&prefix.key)
+                    .max_keys(1)
+                    .send()
+                    .await
+            })
+            .await?;
         Ok(!out.contents().is_empty())
     }
 }

@@ -49,6 +49,10 @@ struct RawRule {
     exclude: Vec<String>,
     #[serde(default)]
     delete_policy: DeletePolicy,
+    #[serde(default)]
+    source_region: Option<String>,
+    #[serde(default)]
+    destination_region: Option<String>,
 }
 
 /// Queue addresses. Environment variables override them (see [`Config::apply_env`]).
@@ -109,6 +113,10 @@ pub struct Rule {
     include: Option<GlobSet>,
     exclude: GlobSet,
     pub delete_policy: DeletePolicy,
+    /// The source bucket's region, when given (found by asking S3 otherwise).
+    pub source_region: Option<String>,
+    /// The destination bucket's region, when given (found by asking S3 otherwise).
+    pub destination_region: Option<String>,
 }
 
 impl Rule {
@@ -133,6 +141,17 @@ impl Rule {
     /// Source address of a source-relative key.
     pub fn src_url(&self, rel: &str) -> ObjectUrl {
         self.source.join(rel)
+    }
+
+    /// (bucket, region) of the rule's ends whose region the rule gives.
+    pub fn bucket_regions(&self) -> Vec<(String, String)> {
+        [
+            (&self.source, &self.source_region),
+            (&self.destination, &self.destination_region),
+        ]
+        .into_iter()
+        .filter_map(|(url, region)| Some((url.bucket.clone(), region.clone()?)))
+        .collect()
     }
 }
 
@@ -201,6 +220,43 @@ impl Config {
                 Some(globs(&r.include, &field("include"))?)
             };
             let exclude = globs(&r.exclude, &field("exclude"))?;
+            for (name, region, url) in [
+                ("source_region", &r.source_region, &source),
+                ("destination_region", &r.destination_region, &destination),
+            ] {
+                if let Some(region) = region {
+                    let valid = !region.is_empty()
+                        && region
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+                    if !valid {
+                        return Err(Error::config(
+                            field(name),
+                            format!("`{region}` is not an AWS region name (like us-west-2)"),
+                        ));
+                    }
+                    if url.scheme != Scheme::S3 {
+                        return Err(Error::config(
+                            field(name),
+                            "only an s3:// location has a region",
+                        ));
+                    }
+                    if let Some((other, prev)) = rules.iter().find_map(|o| {
+                        o.bucket_regions()
+                            .into_iter()
+                            .find(|(b, reg)| b == &url.bucket && reg != region)
+                            .map(|(_, reg)| (o.name.clone(), reg))
+                    }) {
+                        return Err(Error::config(
+                            field(name),
+                            format!(
+                                "bucket `{}` is in {prev} according to rule `{other}`, not {region}",
+                                url.bucket
+                            ),
+                        ));
+                    }
+                }
+            }
             rules.push(Rule {
                 name: r.name,
                 source,
@@ -208,6 +264,8 @@ impl Config {
                 include,
                 exclude,
                 delete_policy: r.delete_policy,
+                source_region: r.source_region,
+                destination_region: r.destination_region,
             });
         }
         let c = &raw.copy;
@@ -275,6 +333,11 @@ impl Config {
             .iter()
             .filter_map(|r| r.relative(url).map(|rel| (r, rel)))
             .max_by_key(|(r, _)| r.source.key.len())
+    }
+
+    /// Every bucket whose region a rule gives, with that region.
+    pub fn bucket_regions(&self) -> Vec<(String, String)> {
+        self.rules.iter().flat_map(Rule::bucket_regions).collect()
     }
 
     /// The rule with this name.
@@ -386,6 +449,30 @@ mod tests {
         );
         assert!(err("").contains("rule"));
         assert!(err(r#"{"rule":[{"name":"a","source":"s3://a/","destination":"s3://b/","delete_policy":"sometimes"}]}"#).contains("sometimes"));
+    }
+
+    #[test]
+    fn regions_are_optional_checked_and_consistent() {
+        let base = "[[rule]]\nname='a'\nsource='s3://a/'\ndestination='s3://dr/a/'\n";
+        assert!(Config::from_text(base).unwrap().bucket_regions().is_empty());
+        let c = Config::from_text(&format!("{base}destination_region='us-west-2'")).unwrap();
+        assert_eq!(
+            c.bucket_regions(),
+            vec![("dr".to_string(), "us-west-2".to_string())]
+        );
+        assert!(err(&format!("{base}source_region='US West'")).contains("rule[0].source_region"));
+        let clash = format!(
+            "{base}destination_region='us-west-2'\n[[rule]]\nname='b'\nsource='s3://b/'\ndestination='s3://dr/b/'\ndestination_region='eu-west-1'"
+        );
+        let e = err(&clash);
+        assert!(
+            e.contains("rule[1].destination_region") && e.contains("us-west-2"),
+            "{e}"
+        );
+        assert!(
+            err("[[rule]]\nname='l'\nsource='/tmp/a'\ndestination='/tmp/b'\nsource_region='us-east-1'")
+                .contains("only an s3://")
+        );
     }
 
     #[test]

@@ -179,42 +179,53 @@ impl TableSync<'_> {
         let Some(&src_latest) = src_commits.keys().next_back() else {
             return Ok(()); // nothing committed yet (or only a checkpoint in flight)
         };
+        // A start to publish (checkpoint and its commit) before following the log.
+        let mut start = None;
         let mut next = match dst.latest() {
             Some(d) => d + 1,
             None => {
-                let start = self.find_start(src, 0).await?;
-                if start.version > 0 {
+                let s = self.find_start(src, 0).await?;
+                if s.version > 0 {
                     report.warnings.push(format!(
                         "DR starts at checkpoint {}: older versions cannot be read whole at the source",
-                        start.version
+                        s.version
                     ));
                 }
-                self.publish_start(src, start, dst, report).await?
+                let v = s.version;
+                start = Some(s);
+                v
             }
         };
-        while next <= src_latest {
-            if self.deadline.is_some_and(|d| Instant::now() >= d) {
-                report.complete = false;
-                return Ok(());
-            }
-            let published = match src_commits.get(&next) {
-                Some(meta) => self.publish_commit(next, meta, dst, report).await,
-                None => Err(self.missing_commit(&src_commits, next)),
+        loop {
+            let published = match start.take() {
+                Some(s) => self.publish_start(src, s, dst, report).await,
+                None if next > src_latest => return Ok(()),
+                None if self.deadline.is_some_and(|d| Instant::now() >= d) => {
+                    report.complete = false;
+                    return Ok(());
+                }
+                None => match src_commits.get(&next) {
+                    Some(meta) => self
+                        .publish_commit(next, meta, dst, report)
+                        .await
+                        .map(|()| next + 1),
+                    None => Err(self.missing_commit(&src_commits, next)),
+                },
             };
             match published {
-                Ok(()) => next += 1,
+                Ok(n) => next = n,
                 Err(cause) => {
-                    let start = self.restart(src, next, cause).await?;
+                    let s = self.restart(src, next, cause).await?;
                     report.warnings.push(format!(
                         "versions {next}..{} cannot be read at the source (cleaned up or vacuumed before they were replicated); DR continues from checkpoint {}",
-                        start.version - 1,
-                        start.version
+                        s.version - 1,
+                        s.version
                     ));
-                    next = self.publish_start(src, start, dst, report).await?;
+                    next = s.version;
+                    start = Some(s);
                 }
             }
         }
-        Ok(())
     }
 
     /// Why commit `next` is not at the source: the log was cleaned up behind a later
@@ -300,12 +311,13 @@ impl TableSync<'_> {
             candidates.insert(0, 0);
         }
         let Some(&lowest) = candidates.first() else {
-            // Commit 0 is there but the log has a hole: a broken table, not one in transit.
-            if min == 0
-                && commits.contains_key(&0)
-                && let Some(hole) = (0..=latest).find(|v| !commits.contains_key(v))
-            {
-                return Err(self.missing_commit(&commits, hole));
+            // Commit 0 is there but the log has a hole and no checkpoint above it: publish what
+            // the source can read, up to the hole, where the run stops with the gap.
+            if min == 0 && commits.contains_key(&0) {
+                return Ok(Start {
+                    version: 0,
+                    checkpoint: None,
+                });
             }
             return Err(Error::NoStartingPoint {
                 table: self.table_name(),
@@ -764,24 +776,39 @@ impl TableSync<'_> {
         };
         let outcome = match dst.latest() {
             Some(d) if d >= latest => return Ok(None),
-            None => self.find_start(src, 0).await.map(|_| ()),
-            Some(d) => {
-                let next = d + 1;
-                let check = match src_commits.get(&next) {
-                    Some(_) => self.check_commit(next).await,
-                    None => Err(self.missing_commit(&src_commits, next)),
-                };
-                match check {
-                    Ok(()) => Ok(()),
-                    Err(e) if e.is_retryable() => return Err(e),
-                    Err(cause) => self.restart(src, next, cause).await.map(|_| ()),
-                }
-            }
+            Some(d) => self.next_step_possible(src, &src_commits, d + 1).await,
+            None => match self.find_start(src, 0).await {
+                // Version 0 of a log with a hole is not checked by the search: check it here.
+                Ok(Start {
+                    version,
+                    checkpoint: None,
+                }) => self.next_step_possible(src, &src_commits, version).await,
+                Ok(_) => Ok(()),
+                Err(e) => Err(e),
+            },
         };
         match outcome {
             Ok(()) => Ok(None),
             Err(e) if e.is_retryable() => Err(e),
             Err(e) => Ok(Some(e)),
+        }
+    }
+
+    /// Whether commit `next` can be published, or else a later start found, as a run would.
+    async fn next_step_possible(
+        &self,
+        src: &LogListing,
+        src_commits: &BTreeMap<u64, &ObjectMeta>,
+        next: u64,
+    ) -> Result<()> {
+        let check = match src_commits.get(&next) {
+            Some(_) => self.check_commit(next).await,
+            None => Err(self.missing_commit(src_commits, next)),
+        };
+        match check {
+            Ok(()) => Ok(()),
+            Err(e) if e.is_retryable() => Err(e),
+            Err(cause) => self.restart(src, next, cause).await.map(|_| ()),
         }
     }
 
