@@ -1,5 +1,6 @@
-//! Object copies: odd keys through real notification bodies, multipart copies, the store
-//! contract on a real S3 server, and the sample events.
+//! Object copies: odd keys through real notification bodies, multipart copies, and the store
+//! contract on a real S3 server. (The sample events run through the function binaries in
+//! `functions.rs`.)
 
 use lakedr::ObjectUrl;
 use lakedr_tests::rig::{DR, PREFIX, Rig, SRC, config_text};
@@ -138,89 +139,4 @@ async fn s3_store_keeps_the_store_contract() {
     let rig = Rig::new(19, None).await;
     let store = rig.clean.get_store(&ObjectUrl::s3(DR, "")).unwrap();
     lakedr::testing::store_contract(store, &ObjectUrl::s3(DR, "contract/")).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sample_events_run_against_real_buckets() {
-    // The samples name bucket `prod-lakehouse` and prefix `warehouse/`; serve them from moto.
-    let rule = r#"
-[[rule]]
-name = "warehouse"
-source = "s3://prod-lakehouse/warehouse/"
-destination = "s3://dr-lakehouse/warehouse/"
-"#;
-    let rig = Rig::with_config(23, None, rule, "").await;
-    rig.moto.create_bucket("prod-lakehouse").await;
-    rig.moto.create_bucket("dr-lakehouse").await;
-    let s3 = rig.moto.s3();
-    let data_key = "warehouse/sales/orders/date=2026-11-24/part-00000-1f0c.snappy.parquet";
-    let log_key = "warehouse/sales/orders/_delta_log/00000000000000000000.json";
-    s3.put_object()
-        .bucket("prod-lakehouse")
-        .key(data_key)
-        .body(b"PAR1 not really".to_vec().into())
-        .send()
-        .await
-        .unwrap();
-    let commit = "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n{\"metaData\":{\"id\":\"x\",\"format\":{\"provider\":\"parquet\"},\"schemaString\":\"{}\",\"partitionColumns\":[\"date\"],\"configuration\":{}}}\n{\"add\":{\"path\":\"date=2026-11-24/part-00000-1f0c.snappy.parquet\",\"size\":15,\"partitionValues\":{\"date\":\"2026-11-24\"},\"modificationTime\":0,\"dataChange\":true}}\n".to_string();
-    s3.put_object()
-        .bucket("prod-lakehouse")
-        .key(log_key)
-        .body(commit.into_bytes().into())
-        .send()
-        .await
-        .unwrap();
-
-    let dir = lakedr_tests::repo_root().join("events");
-    let mut ran = 0;
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if !name.starts_with("replicator") && !name.starts_with("ordered-sync") {
-            continue; // the control-plane samples run in control.rs
-        }
-        let payload: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap())
-                .unwrap_or_else(|e| panic!("{name}: {e}"));
-        let out = if name.starts_with("ordered-sync") {
-            lakedr::OrderedSync {
-                ctx: rig.ctx.clone(),
-            }
-            .handle(payload, None)
-            .await
-        } else {
-            lakedr::Replicator {
-                ctx: rig.ctx.clone(),
-            }
-            .handle(payload, None)
-            .await
-        }
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
-        if let Some(failures) = out.get("batchItemFailures") {
-            assert_eq!(failures, &serde_json::json!([]), "{name}: {out}");
-        }
-        if let Some(results) = out.get("results") {
-            assert!(
-                results
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .all(|r| r["resultCode"] == "Succeeded"),
-                "{name}: {out}"
-            );
-        }
-        ran += 1;
-    }
-    assert!(ran >= 6, "only {ran} sample events");
-    // The ordered stage ran through the FIFO queue: drain it and check the table is published.
-    let mut rig = rig;
-    assert!(rig.drain_ordered().await, "the ordered stage stalled");
-    for key in [data_key, log_key] {
-        s3.head_object()
-            .bucket("dr-lakehouse")
-            .key(key)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{key} not in DR: {e:?}"));
-    }
 }

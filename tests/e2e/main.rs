@@ -5,5 +5,6 @@
 mod bad_input;
 mod control;
 mod copies;
+mod functions;
 mod models;
 mod replication;

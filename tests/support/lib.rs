@@ -9,6 +9,7 @@
 
 pub mod fake_workspace;
 pub mod faults;
+pub mod lambda;
 pub mod mlflow;
 pub mod oracle;
 pub mod rig;
@@ -79,6 +80,53 @@ pub fn terraform_schema_package() -> PathBuf {
         p.display()
     );
     p
+}
+
+/// A binary of the workspace (`target/<profile>/<name>`, built by the test command before the
+/// tests run); built here if it is missing.
+pub fn workspace_binary(name: &str) -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let path = target.join("debug").join(name);
+    if !path.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "--bin", name])
+            .current_dir(repo_root())
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build --bin {name} failed");
+    }
+    path
+}
+
+/// One HTTP/1.1 request on loopback with a JSON body (or none); the status and the JSON answer.
+pub fn http_json(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<&serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    use std::io::{Read, Write};
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: loopback\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, rest) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let json =
+        serde_json::from_str(rest.trim()).unwrap_or(serde_json::Value::String(rest.to_string()));
+    (status, json)
 }
 
 /// A server of `tests/py` (moto, the fake workspace) on a free loopback port; killed on drop.

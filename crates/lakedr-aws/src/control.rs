@@ -47,7 +47,16 @@ impl ChangePublisher {
                     .set_entries(Some(pending.clone()))
                     .send()
                     .await
-                    .map_err(|e| format!("PutEvents to {}: {e:?}", self.bus))?;
+                    .map_err(|e| {
+                        format!(
+                            "PutEvents to {}: {}",
+                            self.bus,
+                            crate::error::one_line(
+                                &e,
+                                e.raw_response().map(|r| r.status().as_u16())
+                            )
+                        )
+                    })?;
                 let failed: Vec<PutEventsRequestEntry> = out
                     .entries()
                     .iter()
@@ -85,7 +94,12 @@ pub async fn databricks_config(
         .secret_id(secret_id)
         .send()
         .await
-        .map_err(|e| format!("reading secret {secret_id}: {e:?}"))?;
+        .map_err(|e| {
+            format!(
+                "reading secret {secret_id}: {}",
+                crate::error::one_line(&e, e.raw_response().map(|r| r.status().as_u16()))
+            )
+        })?;
     let text = out
         .secret_string()
         .ok_or_else(|| format!("secret {secret_id} has no string value"))?;
@@ -127,8 +141,12 @@ pub async fn handle_audit(
     let objects = lakedr::event::parse_object_events(None, payload).map_err(|e| e.to_string())?;
     let mut report = Vec::new();
     for ev in objects {
-        if ev.kind == lakedr::event::ChangeKind::Deleted {
-            continue;
+        match ev.kind {
+            lakedr::event::ChangeKind::Created => {}
+            // A removed audit file, or one whose tags or storage class changed: nothing new.
+            lakedr::event::ChangeKind::Deleted | lakedr::event::ChangeKind::Unchanged(_) => {
+                continue;
+            }
         }
         let url = ev.url.clone();
         let Some(workspace) = audit::workspace_of(&url.key).map(str::to_owned) else {

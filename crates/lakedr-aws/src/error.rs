@@ -1,6 +1,6 @@
 //! SDK errors mapped onto `lakedr::Error` with the object they are about.
 
-use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use lakedr::Error;
 
 /// Maps an SDK error: 404 is [`Error::NotFound`], 412 [`Error::PreconditionFailed`],
@@ -8,7 +8,7 @@ use lakedr::Error;
 pub(crate) fn map_sdk<E, R>(err: SdkError<E, R>, target: &str) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + HasStatus,
+    R: std::fmt::Debug + HasStatus + Send + Sync + 'static,
 {
     let status = err.raw_response().map(HasStatus::status);
     let code = err
@@ -56,7 +56,7 @@ where
 pub(crate) fn one_line<E, R>(err: &SdkError<E, R>, status: Option<u16>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     let http = status.map(|s| format!(" (HTTP {s})")).unwrap_or_default();
     let text = match err.as_service_error() {
@@ -64,11 +64,26 @@ where
             (Some(code), Some(msg)) => format!("{code}: {msg}{http}"),
             (Some(code), None) => format!("{code}{http}"),
             (None, Some(msg)) => format!("{msg}{http}"),
-            (None, None) => format!("{}{http}", DisplayErrorContext(err)),
+            (None, None) => format!("{}{http}", chain(err)),
         },
-        None => format!("{}", DisplayErrorContext(err)),
+        None => chain(err),
     };
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// An error and its sources, each by its `Display`, joined by `: ` (the SDK's
+/// `DisplayErrorContext` ends with a debug dump of the whole error).
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts.join(": ")
 }
 
 /// The HTTP status of a raw response.

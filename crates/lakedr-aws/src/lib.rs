@@ -7,6 +7,7 @@
 
 pub mod control;
 mod error;
+pub mod functions;
 mod s3;
 mod sqs;
 
@@ -125,7 +126,7 @@ pub fn config_from_env() -> lakedr::Result<Config> {
 pub fn s3_stores(sdk: &aws_config::SdkConfig, force_path_style: bool) -> Stores {
     Stores::new(Some(Arc::new(S3Store::new(
         sdk,
-        force_path_style,
+        force_path_style || functions::force_path_style_from_env(),
         lakedr::config::CopySettings::default(),
     ))))
 }

@@ -69,7 +69,12 @@ impl Queue for SqsQueue {
                 .set_entries(Some(entries))
                 .send()
                 .await
-                .map_err(|e| self.err(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+                .map_err(|e| {
+                    self.err(crate::error::one_line(
+                        &e,
+                        e.raw_response().map(|r| r.status().as_u16()),
+                    ))
+                })?;
             if let Some(f) = out.failed().first() {
                 return Err(self.err(format!(
                     "{} of {} messages not sent: {}",
@@ -93,7 +98,12 @@ impl Queue for SqsQueue {
             .message_attribute_names("All")
             .send()
             .await
-            .map_err(|e| self.err(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                self.err(crate::error::one_line(
+                    &e,
+                    e.raw_response().map(|r| r.status().as_u16()),
+                ))
+            })?;
         Ok(out
             .messages()
             .iter()
@@ -126,7 +136,12 @@ impl Queue for SqsQueue {
             .receipt_handle(receipt)
             .send()
             .await
-            .map_err(|e| self.err(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+            .map_err(|e| {
+                self.err(crate::error::one_line(
+                    &e,
+                    e.raw_response().map(|r| r.status().as_u16()),
+                ))
+            })?;
         Ok(())
     }
 }

@@ -2,13 +2,14 @@
 //!
 //! * `sync`: full, consistent sync of every rule (backfill, reconcile), then verify;
 //! * `verify`: invariants 1 and 2 and lag for every DR table; non-zero exit on a violation;
-//! * `invoke <function> --event FILE`: one handler on one event, as Lambda would;
+//! * `invoke <function> --event FILE`: one function on one event, built from the environment
+//!   as Lambda builds it (the data-plane functions from `--config`);
 //! * `run --until-idle`: poll the configured queues and run the handlers until both are empty;
 //! * `export`: the control plane of a Databricks workspace to the DR bucket (or a directory),
 //!   in full or one object.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -49,7 +50,10 @@ enum Command {
     Sync,
     /// Check the invariants on every DR table; non-zero exit on any violation.
     Verify,
-    /// Run one function's handler on an event file.
+    /// Run one function on an event file, built as Lambda builds it: the data-plane functions
+    /// from --config, the control-plane ones from the variables the template sets
+    /// (LAKEDR_EVENT_BUS, LAKEDR_CONTROL_STATE; LAKEDR_DATABRICKS_SECRET, LAKEDR_CONTROL_DEST,
+    /// LAKEDR_WORKSPACE_NAME...).
     Invoke {
         function: Function,
         /// The event, as Lambda would deliver it (see events/).
@@ -92,6 +96,25 @@ enum Command {
 enum Function {
     Replicator,
     OrderedSync,
+    AuditEvents,
+    ControlPlaneExport,
+}
+
+impl Function {
+    fn name(self) -> lakedr_aws::functions::FunctionName {
+        use lakedr_aws::functions::FunctionName;
+        match self {
+            Function::Replicator => FunctionName::Replicator,
+            Function::OrderedSync => FunctionName::OrderedSync,
+            Function::AuditEvents => FunctionName::AuditEvents,
+            Function::ControlPlaneExport => FunctionName::ControlPlaneExport,
+        }
+    }
+}
+
+/// A version for people: `12`, or `none`.
+fn version(v: Option<u64>) -> String {
+    v.map_or_else(|| "none".to_string(), |v| v.to_string())
 }
 
 struct Bar(ProgressBar);
@@ -147,6 +170,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         )
         .await;
     }
+    if let Command::Invoke { function, event } = &cli.command {
+        return invoke(*function, event, &cli.config).await;
+    }
     let config = Config::from_file(&cli.config)
         .with_context(|| format!("loading {}", cli.config.display()))?;
     let ctx = lakedr_aws::build_context(config).await;
@@ -180,12 +206,12 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 );
                 for t in &summary.tables {
                     println!(
-                        "  table {}:{}: DR version {:?} -> {:?} (source {:?}), {} commits published, {} files and {} log files copied",
+                        "  table {}:{}: DR version {} -> {} (source {}), {} commits published, {} files and {} log files copied",
                         t.rule,
                         t.table,
-                        t.dr_version_before,
-                        t.dr_version,
-                        t.source_version,
+                        version(t.dr_version_before),
+                        version(t.dr_version),
+                        version(t.source_version),
                         t.commits_published,
                         t.files_copied,
                         t.log_files_copied
@@ -212,27 +238,51 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(exit_code(verdicts.iter().all(TableVerdict::ok)))
         }
-        Command::Invoke { function, event } => {
-            let text = std::fs::read_to_string(&event)
-                .with_context(|| format!("reading {}", event.display()))?;
-            let payload: serde_json::Value = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not JSON", event.display()))?;
-            let out = match function {
-                Function::Replicator => Replicator { ctx }.handle(payload, None).await?,
-                Function::OrderedSync => OrderedSync { ctx }.handle(payload, None).await?,
-            };
+        Command::Invoke { .. } | Command::Export { .. } => {
+            unreachable!("handled before the configuration is read")
+        }
+        Command::Run { until_idle } => {
+            let stats = run_queues(ctx, until_idle).await?;
+            if cli.json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "processed": stats.0, "retried": stats.1 })
+                );
+            } else {
+                println!(
+                    "run: {} messages processed, {} left for retry",
+                    stats.0, stats.1
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `lakedr invoke`: one function, built as Lambda builds it, on one event file.
+async fn invoke(function: Function, event: &Path, config: &Path) -> Result<ExitCode> {
+    let text =
+        std::fs::read_to_string(event).with_context(|| format!("reading {}", event.display()))?;
+    let payload: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", event.display()))?;
+    let name = function.name();
+    let config = match name {
+        lakedr_aws::functions::FunctionName::Replicator
+        | lakedr_aws::functions::FunctionName::OrderedSync => Some(
+            Config::from_file(config).with_context(|| format!("loading {}", config.display()))?,
+        ),
+        lakedr_aws::functions::FunctionName::AuditEvents
+        | lakedr_aws::functions::FunctionName::ControlPlaneExport => None,
+    };
+    let built = lakedr_aws::functions::Function::from_env(name, config)
+        .await
+        .map_err(|e| anyhow::anyhow!("{} cannot start: {e}", name.as_str()))?;
+    match built.handle(payload, None).await {
+        Ok(out) => {
             println!("{}", serde_json::to_string_pretty(&out)?);
             Ok(ExitCode::SUCCESS)
         }
-        Command::Export { .. } => unreachable!("handled before the configuration is read"),
-        Command::Run { until_idle } => {
-            let stats = run_queues(ctx, until_idle).await?;
-            println!(
-                "{}",
-                serde_json::json!({ "processed": stats.0, "retried": stats.1 })
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Err(d) => bail!("{}: {}: {}", name.as_str(), d.error_type, d.error_message),
     }
 }
 
@@ -256,12 +306,24 @@ fn print_verdicts(verdicts: &[TableVerdict]) {
     println!("verify: {} tables", verdicts.len());
     for v in verdicts {
         let state = if v.ok() { "OK" } else { "VIOLATION" };
+        let state = if v.problems.is_empty() && v.blocked.is_some() {
+            "STUCK"
+        } else {
+            state
+        };
         println!(
-            "  {state} {}:{} source version {:?}, DR version {:?}, lag {} versions",
-            v.rule, v.table, v.source_version, v.dr_version, v.lag_versions
+            "  {state} {}:{} source version {}, DR version {}, lag {} versions",
+            v.rule,
+            v.table,
+            version(v.source_version),
+            version(v.dr_version),
+            v.lag_versions
         );
         for p in &v.problems {
             println!("    problem: {p}");
+        }
+        if let Some(b) = &v.blocked {
+            println!("    cannot advance: {b}");
         }
         for w in &v.warnings {
             println!("    warning: {w}");

@@ -111,3 +111,59 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn text_output_reads_as_text_and_says_when_a_table_is_stuck() {
+    // The bundled lakehouse, in text.
+    let scratch = tempfile::tempdir().unwrap();
+    let config = config(scratch.path());
+    let (code, out, err) = common::lakedr_text(&config, &[], &["sync"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.starts_with("sync: ") && out.contains("DR version none -> "),
+        "{out}"
+    );
+    assert!(out.contains("verify: ") && out.contains("  OK "), "{out}");
+    common::assert_readable(&out);
+
+    // A table whose data files are all gone at the source (a log-only fixture): nothing can be
+    // published whole, and verify says so instead of OK.
+    let stuck = scratch.path().join("stuck.toml");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/delta/rs-checkpoints_vacuumed");
+    std::fs::write(
+        &stuck,
+        format!(
+            "[[rule]]\nname = \"t\"\nsource = {:?}\ndestination = {:?}\n",
+            fixture.display().to_string(),
+            scratch.path().join("dr-stuck").display().to_string()
+        ),
+    )
+    .unwrap();
+    let (code, out, _) = common::lakedr_text(&stuck, &[], &["sync"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("ERROR ") && out.contains("no version from 12 on"),
+        "{out}"
+    );
+    let (code, out, _) = common::lakedr_text(&stuck, &[], &["verify"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("  STUCK t:") && out.contains("DR version none"),
+        "{out}"
+    );
+    assert!(out.contains("cannot advance: "), "{out}");
+    common::assert_readable(&out);
+
+    // A configuration error is one line naming the field.
+    let bad = scratch.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[[rule]]\nname = \"t\"\nsource = \"s3://a/x\"\ndestination = \"s3://b/\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = common::lakedr_text(&bad, &[], &["verify"]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("rule[0].source"), "{err}");
+}

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::Path;
 
-use lakedr_tests::rig::{DR, PREFIX, Rig, TableCase, config_text};
+use lakedr_tests::rig::{DR, PREFIX, Rig, TableCase, config_text, two_region_rules};
 use lakedr_tests::write_order::write_order;
 use serde_json::{Value, json};
 
@@ -128,4 +128,116 @@ async fn run_until_idle_verify_and_invoke_work_on_real_queues() {
         &got.body.collect().await.unwrap().into_bytes()[..],
         b"region,amount\neu,1\n"
     );
+}
+
+/// The CLI's environment for the rig's product endpoint (the region front when there is one).
+fn env_for(rig: &Rig) -> Vec<(&'static str, String)> {
+    let endpoint = rig
+        .front
+        .as_ref()
+        .map_or(rig.moto.endpoint.clone(), |f| f.endpoint.clone());
+    vec![
+        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ACCESS_KEY_ID", "test".into()),
+        ("AWS_SECRET_ACCESS_KEY", "test".into()),
+        ("AWS_REGION", "us-east-1".into()),
+        ("AWS_EC2_METADATA_DISABLED", "true".into()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_and_export_reach_a_dr_bucket_in_another_region() {
+    // Tables already in two source buckets (us-east-1), DR in us-west-2, no region in the
+    // configuration, every S3 request through the front that redirects like S3.
+    let mut rig = Rig::two_regions(37, None).await;
+    let cases = [
+        TableCase::fixture("rs-simple_table_with_checkpoint", true),
+        TableCase::generated("cleaned").in_rule(1),
+    ];
+    for case in &cases {
+        for rel in write_order(&case.local) {
+            let body = std::fs::read(case.local.join(&rel)).unwrap();
+            let url = rig.src_url(case, &rel);
+            rig.put_object(&url, body).await;
+        }
+    }
+    let scratch = tempfile::tempdir().unwrap();
+    let config = scratch.path().join("lakedr.toml");
+    std::fs::write(
+        &config,
+        format!("{}\n[s3]\nforce_path_style = true\n", two_region_rules()),
+    )
+    .unwrap();
+    let env = env_for(&rig);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (ok, out) = common::lakedr(&config, &env, &["sync"]);
+    assert!(ok, "{out:#}");
+    let tables = out["sync"]["tables"].as_array().unwrap();
+    assert_eq!(tables.len(), 2, "{out:#}");
+    for t in tables {
+        assert_eq!(t["dr_version"], t["source_version"], "{t}");
+    }
+    for case in &cases {
+        rig.check_again(case).await;
+        rig.check_all_versions(case).await;
+        rig.assert_nothing_lost(case).await;
+    }
+    // Again, in text: nothing to do, and readable.
+    let (code, text, err) = common::lakedr_text(&config, &env, &["sync"]);
+    assert_eq!(code, 0, "{text}{err}");
+    assert!(
+        text.starts_with("sync: ") && text.contains(" 0 copied"),
+        "{text}"
+    );
+    common::assert_readable(&text);
+    let stats = rig.front.as_ref().unwrap().stats();
+    assert!(stats["redirected"].as_u64().unwrap() >= 1, "{stats}");
+
+    // The control-plane export to the DR bucket in the other region.
+    let fake = lakedr_tests::fake_workspace::FakeWorkspace::start(&[]);
+    let mut env = env.clone();
+    env.extend([
+        ("DATABRICKS_HOST", fake.url.as_str()),
+        ("DATABRICKS_TOKEN", lakedr_tests::fake_workspace::PAT),
+        ("LAKEDR_DATABRICKS_RPS", "0"),
+    ]);
+    let to = format!("s3://{DR}/control-plane/");
+    let (_, out) = common::lakedr(&config, &env, &["export", "--to", &to, "--path-style"]);
+    assert!(out["written"].as_u64().unwrap() > 10, "{out:#}");
+    // The one error: the workspace's invalid job body (a fixture that is invalid upstream).
+    let errors = out["errors"].as_array().unwrap();
+    assert!(errors.len() == 1 && errors[0]["id"] == "16", "{errors:#?}");
+    let latest = rig
+        .moto
+        .s3()
+        .list_objects_v2()
+        .bucket(DR)
+        .prefix("control-plane/")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        latest
+            .contents()
+            .iter()
+            .any(|o| o.key().unwrap().ends_with("/latest")),
+        "no latest pointer in DR"
+    );
+
+    // An SDK error reaches the user as one line.
+    let missing = scratch.path().join("missing.toml");
+    std::fs::write(
+        &missing,
+        "[[rule]]\nname = \"x\"\nsource = \"s3://no-such-bucket/x/\"\ndestination = \"s3://dr-lake/x/\"\n[s3]\nforce_path_style = true\n",
+    )
+    .unwrap();
+    let (code, out, err) = common::lakedr_text(&missing, &env, &["sync"]);
+    assert_ne!(code, 0, "{out}{err}");
+    let all = format!("{out}{err}");
+    assert!(
+        all.contains("no-such-bucket") && all.contains("does not exist"),
+        "{all}"
+    );
+    assert!(all.trim().lines().count() <= 2, "{all}");
+    common::assert_readable(&all);
 }

@@ -299,8 +299,9 @@ impl Config {
     }
 
     /// Lets `LAKEDR_EVENTS_QUEUE_URL`, `LAKEDR_ORDERED_QUEUE_URL`, `LAKEDR_DLQ_URL` and
-    /// `LAKEDR_ORDERED_DLQ_URL` override the queue addresses, and `LAKEDR_KMS_KEY_ID` the DR
-    /// KMS key (the SAM template injects them this way).
+    /// `LAKEDR_ORDERED_DLQ_URL` override the queue addresses, `LAKEDR_KMS_KEY_ID` the DR
+    /// KMS key (the SAM template injects them this way), and `LAKEDR_S3_FORCE_PATH_STYLE`
+    /// turn on path-style addressing (S3-compatible servers).
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) {
         let non_empty = |k: &str| var(k).filter(|v| !v.trim().is_empty());
         if let Some(v) = non_empty("LAKEDR_EVENTS_QUEUE_URL") {
@@ -317,6 +318,11 @@ impl Config {
         }
         if let Some(v) = non_empty("LAKEDR_KMS_KEY_ID") {
             self.copy.kms_key_id = Some(v);
+        }
+        if non_empty("LAKEDR_S3_FORCE_PATH_STYLE")
+            .is_some_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "True" | "yes"))
+        {
+            self.s3.force_path_style = true;
         }
     }
 

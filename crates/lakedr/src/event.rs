@@ -13,11 +13,81 @@ use serde_json::Value;
 use crate::error::{Error, Result};
 use crate::store::ObjectUrl;
 
-/// Created or deleted.
+/// What an event says happened to an object.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChangeKind {
     Created,
     Deleted,
+    /// A known S3 event that changes no bytes (restore, tagging, ACL, storage class,
+    /// replication status...): nothing to copy. Names the event.
+    Unchanged(&'static str),
+}
+
+/// The S3 notification event names (`Records[].eventName`, without the `s3:` prefix), by what
+/// they mean for a copy. An unknown name is an error: an event lakedr does not understand is
+/// never taken for one it can skip.
+fn notification_kind(name: &str) -> Option<ChangeKind> {
+    let (family, _) = name.split_once(':').unwrap_or((name, ""));
+    Some(match family {
+        "ObjectCreated" => ChangeKind::Created,
+        "ObjectRemoved" | "LifecycleExpiration" => ChangeKind::Deleted,
+        "ObjectRestore" => ChangeKind::Unchanged("ObjectRestore"),
+        "ObjectTagging" => ChangeKind::Unchanged("ObjectTagging"),
+        "ObjectAcl" => ChangeKind::Unchanged("ObjectAcl"),
+        "Replication" => ChangeKind::Unchanged("Replication"),
+        "LifecycleTransition" => ChangeKind::Unchanged("LifecycleTransition"),
+        "IntelligentTiering" => ChangeKind::Unchanged("IntelligentTiering"),
+        // The source lost its copy of a Reduced Redundancy object: DR keeps its own.
+        "ReducedRedundancyLostObject" => ChangeKind::Unchanged("ReducedRedundancyLostObject"),
+        _ => return None,
+    })
+}
+
+/// The EventBridge detail types of S3 (source `aws.s3`), by what they mean for a copy.
+fn eventbridge_kind(detail_type: &str) -> Option<ChangeKind> {
+    Some(match detail_type {
+        "Object Created" => ChangeKind::Created,
+        "Object Deleted" => ChangeKind::Deleted,
+        "Object Restore Initiated" => ChangeKind::Unchanged("Object Restore Initiated"),
+        "Object Restore Completed" => ChangeKind::Unchanged("Object Restore Completed"),
+        "Object Restore Expired" => ChangeKind::Unchanged("Object Restore Expired"),
+        "Object Tags Added" => ChangeKind::Unchanged("Object Tags Added"),
+        "Object Tags Deleted" => ChangeKind::Unchanged("Object Tags Deleted"),
+        "Object ACL Updated" => ChangeKind::Unchanged("Object ACL Updated"),
+        "Object Storage Class Changed" => ChangeKind::Unchanged("Object Storage Class Changed"),
+        "Object Access Tier Changed" => ChangeKind::Unchanged("Object Access Tier Changed"),
+        _ => return None,
+    })
+}
+
+/// The shapes of payload that carry object events; one arm each.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// `{"Records": [{"eventSource": "aws:s3", "s3": ...}]}`
+    S3Notification,
+    /// `{"source": "aws.s3", "detail-type": ..., "detail": ...}`
+    EventBridge,
+    /// `{"Type": "Notification", "Message": "<one of these, as text>"}`
+    SnsEnvelope,
+    /// `{"Event": "s3:TestEvent"}`, sent when notifications are configured.
+    S3TestEvent,
+}
+
+impl Shape {
+    /// The shape of `v`, if it is one of them.
+    pub fn of(v: &Value) -> Option<Shape> {
+        if v.get("Type").and_then(Value::as_str) == Some("Notification") {
+            Some(Shape::SnsEnvelope)
+        } else if v.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
+            Some(Shape::S3TestEvent)
+        } else if v.get("Records").is_some() {
+            Some(Shape::S3Notification)
+        } else if v.get("detail-type").is_some() {
+            Some(Shape::EventBridge)
+        } else {
+            None
+        }
+    }
 }
 
 /// One object change, keys decoded.
@@ -53,6 +123,8 @@ pub fn decode_notification_key(key: &str) -> String {
 struct S3Record {
     #[serde(rename = "eventName", default)]
     event_name: String,
+    #[serde(rename = "eventSource", default)]
+    event_source: Option<String>,
     s3: Option<S3Entity>,
 }
 
@@ -105,79 +177,89 @@ fn non_empty(s: Option<String>) -> Option<String> {
 }
 
 /// Parses one JSON document carrying object events (an SQS message body, or a direct
-/// invocation). The S3 test event yields no events.
+/// invocation). The S3 test event yields no events; a shape, record or event name lakedr does
+/// not know is an error naming it (the message is dead-lettered, never dropped as done).
 pub fn parse_object_events(id: Option<&str>, v: &Value) -> Result<Vec<ObjectEvent>> {
-    // SNS envelope.
-    if v.get("Type").and_then(Value::as_str) == Some("Notification") {
-        let msg = v
-            .get("Message")
-            .and_then(Value::as_str)
-            .ok_or_else(|| Error::malformed(id, "SNS envelope without Message"))?;
-        let inner: Value = serde_json::from_str(msg)
-            .map_err(|e| Error::malformed(id, format!("SNS Message is not JSON: {e}")))?;
-        return parse_object_events(id, &inner);
-    }
-    if v.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
-        return Ok(Vec::new());
-    }
-    if let Some(records) = v.get("Records") {
-        let records: Vec<S3Record> = serde_json::from_value(records.clone())
-            .map_err(|e| Error::malformed(id, format!("S3 notification: {e}")))?;
-        let mut out = Vec::with_capacity(records.len());
-        for (i, r) in records.into_iter().enumerate() {
-            let kind = if r.event_name.starts_with("ObjectCreated:") {
-                ChangeKind::Created
-            } else if r.event_name.starts_with("ObjectRemoved:")
-                || r.event_name.starts_with("LifecycleExpiration:")
-            {
-                ChangeKind::Deleted
-            } else {
-                continue; // restore, replication, tagging... events change no bytes
-            };
-            let s3 =
-                r.s3.ok_or_else(|| Error::malformed(id, format!("Records[{i}] has no s3 field")))?;
-            out.push(ObjectEvent {
-                url: ObjectUrl::s3(s3.bucket.name, decode_notification_key(&s3.object.key)),
-                kind,
-                size: s3.object.size,
-                etag: non_empty(s3.object.etag),
-                version_id: non_empty(s3.object.version_id),
-                sequencer: non_empty(s3.object.sequencer),
-            });
+    let Some(shape) = Shape::of(v) else {
+        return Err(Error::malformed(
+            id,
+            "neither an S3 notification nor an EventBridge S3 event",
+        ));
+    };
+    match shape {
+        Shape::SnsEnvelope => {
+            let msg = v
+                .get("Message")
+                .and_then(Value::as_str)
+                .ok_or_else(|| Error::malformed(id, "SNS envelope without Message"))?;
+            let inner: Value = serde_json::from_str(msg)
+                .map_err(|e| Error::malformed(id, format!("SNS Message is not JSON: {e}")))?;
+            parse_object_events(id, &inner)
         }
-        return Ok(out);
+        Shape::S3TestEvent => Ok(Vec::new()),
+        Shape::S3Notification => parse_notification(id, v),
+        Shape::EventBridge => parse_eventbridge(id, v),
     }
-    if let Some(dt) = v.get("detail-type").and_then(Value::as_str) {
-        if v.get("source").and_then(Value::as_str) != Some("aws.s3") {
+}
+
+fn parse_notification(id: Option<&str>, v: &Value) -> Result<Vec<ObjectEvent>> {
+    let records: Vec<S3Record> = serde_json::from_value(v["Records"].clone())
+        .map_err(|e| Error::malformed(id, format!("S3 notification: {e}")))?;
+    let mut out = Vec::with_capacity(records.len());
+    for (i, r) in records.into_iter().enumerate() {
+        if let Some(source) = r.event_source.as_deref().filter(|s| *s != "aws:s3") {
             return Err(Error::malformed(
                 id,
-                format!(
-                    "EventBridge event from `{}`, expected aws.s3",
-                    v.get("source").and_then(Value::as_str).unwrap_or("?")
-                ),
+                format!("Records[{i}] comes from `{source}`, not from S3 (aws:s3)"),
             ));
         }
-        let kind = match dt {
-            "Object Created" => ChangeKind::Created,
-            "Object Deleted" => ChangeKind::Deleted,
-            _ => return Ok(Vec::new()),
-        };
-        let detail: EbDetail =
-            serde_json::from_value(v.get("detail").cloned().unwrap_or(Value::Null))
-                .map_err(|e| Error::malformed(id, format!("EventBridge detail: {e}")))?;
-        return Ok(vec![ObjectEvent {
-            url: ObjectUrl::s3(detail.bucket.name, detail.object.key),
+        let kind = notification_kind(&r.event_name).ok_or_else(|| {
+            Error::malformed(
+                id,
+                format!("Records[{i}]: unknown S3 event name `{}`", r.event_name),
+            )
+        })?;
+        let s3 =
+            r.s3.ok_or_else(|| Error::malformed(id, format!("Records[{i}] has no s3 field")))?;
+        out.push(ObjectEvent {
+            url: ObjectUrl::s3(s3.bucket.name, decode_notification_key(&s3.object.key)),
             kind,
-            size: detail.object.size,
-            etag: non_empty(detail.object.etag),
-            version_id: non_empty(detail.object.version_id),
-            sequencer: non_empty(detail.object.sequencer),
-        }]);
+            size: s3.object.size,
+            etag: non_empty(s3.object.etag),
+            version_id: non_empty(s3.object.version_id),
+            sequencer: non_empty(s3.object.sequencer),
+        });
     }
-    Err(Error::malformed(
-        id,
-        "neither an S3 notification nor an EventBridge S3 event",
-    ))
+    Ok(out)
+}
+
+fn parse_eventbridge(id: Option<&str>, v: &Value) -> Result<Vec<ObjectEvent>> {
+    let dt = v
+        .get("detail-type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if v.get("source").and_then(Value::as_str) != Some("aws.s3") {
+        return Err(Error::malformed(
+            id,
+            format!(
+                "EventBridge event from `{}`, expected aws.s3",
+                v.get("source").and_then(Value::as_str).unwrap_or("?")
+            ),
+        ));
+    }
+    let kind = eventbridge_kind(dt).ok_or_else(|| {
+        Error::malformed(id, format!("unknown S3 EventBridge detail type `{dt}`"))
+    })?;
+    let detail: EbDetail = serde_json::from_value(v.get("detail").cloned().unwrap_or(Value::Null))
+        .map_err(|e| Error::malformed(id, format!("EventBridge detail: {e}")))?;
+    Ok(vec![ObjectEvent {
+        url: ObjectUrl::s3(detail.bucket.name, detail.object.key),
+        kind,
+        size: detail.object.size,
+        etag: non_empty(detail.object.etag),
+        version_id: non_empty(detail.object.version_id),
+        sequencer: non_empty(detail.object.sequencer),
+    }])
 }
 
 /// An S3 Batch Operations invocation (schema 1.0 or 2.0).
@@ -260,10 +342,55 @@ mod tests {
         )
         .unwrap();
         let evs = parse_object_events(None, &v).unwrap();
-        assert_eq!(evs.len(), 2);
+        assert_eq!(evs.len(), 3);
         assert_eq!(evs[0].url.key, "x y");
         assert_eq!(evs[0].etag.as_deref(), Some("abc"));
         assert_eq!(evs[1].kind, ChangeKind::Deleted);
+        assert_eq!(evs[2].kind, ChangeKind::Unchanged("ObjectRestore"));
+    }
+
+    #[test]
+    fn unknown_shapes_records_and_names_are_errors_that_say_which() {
+        let cases = [
+            (
+                r#"{"Records":[{"eventSource":"aws:dynamodb","eventName":"INSERT"}]}"#,
+                "aws:dynamodb",
+            ),
+            (
+                r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectTeleported:Now","s3":{"bucket":{"name":"b"},"object":{"key":"k"}}}]}"#,
+                "ObjectTeleported:Now",
+            ),
+            (
+                r#"{"source":"aws.s3","detail-type":"Object Teleported","detail":{}}"#,
+                "Object Teleported",
+            ),
+            (
+                r#"{"source":"aws.ec2","detail-type":"EC2 Instance State-change Notification","detail":{}}"#,
+                "aws.ec2",
+            ),
+            (
+                r#"{"Type":"Notification","Message":"{\"hello\":1}"}"#,
+                "neither",
+            ),
+        ];
+        for (body, needle) in cases {
+            let v: Value = serde_json::from_str(body).unwrap();
+            let e = parse_object_events(Some("m-7"), &v).unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.contains(needle) && text.contains("m-7"),
+                "{body}: {text}"
+            );
+            assert_eq!(e.disposition(), crate::error::Disposition::DeadLetter);
+        }
+        let tags: Value = serde_json::from_str(
+            r#"{"source":"aws.s3","detail-type":"Object Tags Added","detail":{"bucket":{"name":"b"},"object":{"key":"k"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            parse_object_events(None, &tags).unwrap()[0].kind,
+            ChangeKind::Unchanged("Object Tags Added")
+        );
     }
 
     #[test]

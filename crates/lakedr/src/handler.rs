@@ -137,8 +137,15 @@ impl Replicator {
             });
         }
         let class = classify(rel);
-        if ev.kind == ChangeKind::Deleted {
-            return self.on_delete(rule, rel, &class).await;
+        match ev.kind {
+            ChangeKind::Created => {}
+            ChangeKind::Deleted => return self.on_delete(rule, rel, &class).await,
+            ChangeKind::Unchanged(what) => {
+                return Ok(Outcome::Skipped {
+                    key: ev.url.key.clone(),
+                    reason: format!("{what}: no bytes changed"),
+                });
+            }
         }
         match class {
             KeyClass::Temporary => Ok(Outcome::Skipped {
