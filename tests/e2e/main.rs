@@ -8,3 +8,4 @@ mod copies;
 mod functions;
 mod models;
 mod replication;
+mod template;

@@ -6,7 +6,8 @@
 //!   as Lambda builds it (the data-plane functions from `--config`);
 //! * `run --until-idle`: poll the configured queues and run the handlers until both are empty;
 //! * `export`: the control plane of a Databricks workspace to the DR bucket (or a directory),
-//!   in full or one object.
+//!   in full or one object;
+//! * `deploy-parameters`: the SAM template's parameters for the rules of the configuration.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -83,6 +84,14 @@ enum Command {
         /// Artifacts elsewhere are found in DR through the rules of --config, when it exists.
         #[arg(long)]
         dbfs_root: Option<String>,
+    },
+    /// Print the SAM template's parameters for the rules of --config (every source bucket, the
+    /// object ARNs the functions may read and write, the rules as one line of JSON), as a file
+    /// for `sam deploy --parameter-overrides file://FILE.yaml`.
+    DeployParameters {
+        /// The AWS partition of the ARNs.
+        #[arg(long, default_value = "aws")]
+        partition: String,
     },
     /// Poll the configured queues and run the handlers locally.
     Run {
@@ -173,6 +182,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
     if let Command::Invoke { function, event } = &cli.command {
         return invoke(*function, event, &cli.config).await;
     }
+    if let Command::DeployParameters { partition } = &cli.command {
+        let text = std::fs::read_to_string(&cli.config)
+            .with_context(|| format!("reading {}", cli.config.display()))?;
+        let config = Config::from_file(&cli.config)
+            .with_context(|| format!("loading {}", cli.config.display()))?;
+        let params = lakedr::deploy::parameters(&text, &config, partition)?;
+        println!("{}", serde_json::to_string_pretty(&params)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = Config::from_file(&cli.config)
         .with_context(|| format!("loading {}", cli.config.display()))?;
     let ctx = lakedr_aws::build_context(config).await;
@@ -238,7 +256,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(exit_code(verdicts.iter().all(TableVerdict::ok)))
         }
-        Command::Invoke { .. } | Command::Export { .. } => {
+        Command::Invoke { .. } | Command::Export { .. } | Command::DeployParameters { .. } => {
             unreachable!("handled before the configuration is read")
         }
         Command::Run { until_idle } => {

@@ -25,6 +25,7 @@
 //!   version on, checkpoint sets, checkpoint contents by content), shared by ordered and verify.
 //! * [`ordered`]: the ordered publication of one table ([`ordered::TableSync`]).
 //! * [`handler`]: the Lambda handlers, shared with the CLI.
+//! * [`deploy`]: the SAM template's parameters derived from a configuration.
 //! * [`sync`]: full sync of every rule (backfill, reconcile).
 //! * [`verify`]: invariant checks and lag per DR table.
 //! * [`store`], [`queue`]: the I/O contracts and the local/in-memory adapters.
@@ -35,6 +36,7 @@
 pub mod classify;
 pub mod config;
 pub mod delta;
+pub mod deploy;
 pub mod error;
 pub mod event;
 pub mod handler;
