@@ -124,6 +124,143 @@ fn peak_rss_mib() -> f64 {
         .unwrap_or_default()
 }
 
+/// What replicating one table's commits measured.
+#[derive(Debug, Default)]
+struct TableRun {
+    log_entries_before: usize,
+    commits: usize,
+    data_files: u64,
+    data_requests: u64,
+    commit_requests: Vec<f64>,
+    latencies_ms: Vec<f64>,
+}
+
+impl TableRun {
+    fn report(&self) -> serde_json::Value {
+        let mut l = self.latencies_ms.clone();
+        l.sort_by(f64::total_cmp);
+        json!({
+            "log_entries_before_first_timed_commit": self.log_entries_before,
+            "commits": self.commits,
+            "data_files": self.data_files,
+            "requests_per_data_file": self.data_requests as f64 / self.data_files.max(1) as f64,
+            "requests_per_commit_beyond_files":
+                self.commit_requests.iter().sum::<f64>() / self.commit_requests.len().max(1) as f64,
+            "commit_visible_ms_p50": percentile(&l, 0.5),
+            "commit_visible_ms_p99": percentile(&l, 0.99),
+        })
+    }
+}
+
+/// Replays a table's commits newer than `after` into the source bucket under `key_prefix` as
+/// its writer made them (files, commit, then checkpoint and hint), each followed by its events
+/// through the replicator, and times each commit from its event to its visibility in DR.
+async fn replicate_table(
+    client: &aws_sdk_s3::Client,
+    counter: &Counter,
+    replicator: &Replicator,
+    src: &str,
+    table_dir: &Path,
+    key_prefix: &str,
+    after: Option<u64>,
+) -> Result<TableRun> {
+    let mut table = Vec::new();
+    files(table_dir, "", &mut table)?;
+    let size_of = |k: &str| {
+        table
+            .iter()
+            .find(|(t, _)| t == k)
+            .map(|(_, s)| *s)
+            .unwrap_or_default()
+    };
+    let event = |key: &str, size: u64| ObjectEvent {
+        url: ObjectUrl::s3(src, format!("{key_prefix}{key}")),
+        kind: ChangeKind::Created,
+        size: Some(size),
+        etag: None,
+        version_id: None,
+        sequencer: None,
+    };
+    let version_of = |k: &str| match lakedr::delta::LogFile::parse(k.strip_prefix("_delta_log/")?) {
+        lakedr::delta::LogFile::Commit(v) => Some(v),
+        _ => None,
+    };
+    let mut versions: Vec<u64> = table
+        .iter()
+        .filter_map(|(k, _)| version_of(k))
+        .filter(|v| after.is_none_or(|a| *v > a))
+        .collect();
+    versions.sort_unstable();
+    let mut run = TableRun {
+        log_entries_before: table
+            .iter()
+            .filter(|(k, _)| {
+                k.starts_with("_delta_log/")
+                    && !k.starts_with("_delta_log/_")
+                    && lakedr::delta::LogFile::parse(&k["_delta_log/".len()..])
+                        .version()
+                        .is_some_and(|v| after.is_some_and(|a| v <= a))
+            })
+            .count(),
+        commits: versions.len(),
+        ..TableRun::default()
+    };
+    let put = |k: String, body: Vec<u8>| async move {
+        client
+            .put_object()
+            .bucket(src)
+            .key(format!("{key_prefix}{k}"))
+            .body(body.into())
+            .send()
+            .await
+    };
+    for v in &versions {
+        let ckey = lakedr::delta::commit_name(*v);
+        let body = std::fs::read(table_dir.join(&ckey))?;
+        let refs = lakedr::delta::parse_ndjson(&body).map_err(anyhow::Error::msg)?;
+        // The writer puts the commit's files, then the commit; their events follow.
+        let mut keys: Vec<String> = refs.files.iter().map(|f| f.rel.clone()).collect();
+        for k in &keys {
+            put(k.clone(), std::fs::read(table_dir.join(k))?).await?;
+        }
+        put(ckey.clone(), body).await?;
+        let r0 = counter.0.load(Ordering::Relaxed);
+        for k in &keys {
+            replicator.on_event(&event(k, size_of(k)), None).await?;
+        }
+        let r1 = counter.0.load(Ordering::Relaxed);
+        run.data_requests += r1 - r0;
+        run.data_files += keys.len() as u64;
+        let t = Instant::now();
+        replicator
+            .on_event(&event(&ckey, size_of(&ckey)), None)
+            .await?;
+        run.latencies_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        run.commit_requests
+            .push((counter.0.load(Ordering::Relaxed) - r1) as f64);
+        // Checkpoint and hint written after the commit, as writers do.
+        keys.clear();
+        keys.extend(
+            table
+                .iter()
+                .map(|(k, _)| k.clone())
+                .filter(|k| k.starts_with(&format!("_delta_log/{v:020}.checkpoint"))),
+        );
+        if !keys.is_empty()
+            && table
+                .iter()
+                .any(|(k, _)| k == "_delta_log/_last_checkpoint")
+        {
+            keys.push("_delta_log/_last_checkpoint".into());
+        }
+        for k in &keys {
+            put(k.clone(), std::fs::read(table_dir.join(k))?).await?;
+            replicator.on_event(&event(k, size_of(k)), None).await?;
+        }
+    }
+    Ok(run)
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -185,6 +322,7 @@ async fn main() -> Result<()> {
             ordered: None,
             dead_letter: None,
             ordered_dead_letter: None,
+            hints: Default::default(),
         };
         Ok(Replicator { ctx })
     };
@@ -248,20 +386,23 @@ async fn main() -> Result<()> {
     let (secs, cpu) = replicate(replicator_to(dr)?).await?;
     let object_requests = counter.0.load(Ordering::Relaxed) - before;
 
-    // 2. The Delta table: a writer's files arrive, then each commit's event; time each commit
-    //    from its event to its visibility in DR.
-    let mut latencies = Vec::new();
-    let mut commit_requests = Vec::new();
-    let (mut table_data_requests, mut table_data_files) = (0u64, 0u64);
-    let table_dir = args.data.join("table");
-    let size_of = |k: &str| {
-        table
-            .iter()
-            .find(|(t, _)| t == k)
-            .map(|(_, s)| *s)
-            .unwrap_or_default()
-    };
-    let mut versions: Vec<u64> = table
+    // 2. The Delta tables: a writer's files arrive, then each commit's event; time each commit
+    //    from its event to its visibility in DR. The same commits after a short log (200
+    //    entries) and at the end of a long one (its older entries already in both buckets).
+    let short = replicate_table(
+        &client,
+        &counter,
+        &replicator,
+        src,
+        &args.data.join("table"),
+        "table/",
+        None,
+    )
+    .await?;
+    let prefix_dir = args.data.join("long-prefix");
+    let mut prefix = Vec::new();
+    files(&prefix_dir, "", &mut prefix)?;
+    let prefix_last = prefix
         .iter()
         .filter_map(
             |(k, _)| match lakedr::delta::LogFile::parse(k.strip_prefix("_delta_log/")?) {
@@ -269,76 +410,25 @@ async fn main() -> Result<()> {
                 _ => None,
             },
         )
-        .collect();
-    versions.sort_unstable();
-    for v in &versions {
-        let ckey = lakedr::delta::commit_name(*v);
-        let body = std::fs::read(table_dir.join(&ckey))?;
-        let refs = lakedr::delta::parse_ndjson(&body).map_err(anyhow::Error::msg)?;
-        // The writer puts the commit's files, then the commit; their events follow.
-        let mut keys: Vec<String> = refs.files.iter().map(|f| f.rel.clone()).collect();
-        for k in &keys {
-            client
-                .put_object()
-                .bucket(src)
-                .key(format!("table/{k}"))
-                .body(std::fs::read(table_dir.join(k))?.into())
-                .send()
-                .await?;
-        }
-        client
-            .put_object()
-            .bucket(src)
-            .key(format!("table/{ckey}"))
-            .body(body.into())
-            .send()
-            .await?;
-        let r0 = counter.0.load(Ordering::Relaxed);
-        for k in &keys {
-            replicator
-                .on_event(&event(&format!("table/{k}"), size_of(k)), None)
-                .await?;
-        }
-        let r1 = counter.0.load(Ordering::Relaxed);
-        table_data_requests += r1 - r0;
-        table_data_files += keys.len() as u64;
-        let t = Instant::now();
-        replicator
-            .on_event(&event(&format!("table/{ckey}"), size_of(&ckey)), None)
-            .await?;
-        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-        commit_requests.push((counter.0.load(Ordering::Relaxed) - r1) as f64);
-        // Checkpoint and hint written after the commit, as writers do.
-        keys.clear();
-        keys.extend(
-            table
-                .iter()
-                .map(|(k, _)| k.clone())
-                .filter(|k| k.starts_with(&format!("_delta_log/{v:020}.checkpoint"))),
-        );
-        if !keys.is_empty()
-            && table
-                .iter()
-                .any(|(k, _)| k == "_delta_log/_last_checkpoint")
-        {
-            keys.push("_delta_log/_last_checkpoint".into());
-        }
-        for k in &keys {
-            client
-                .put_object()
-                .bucket(src)
-                .key(format!("table/{k}"))
-                .body(std::fs::read(table_dir.join(k))?.into())
-                .send()
-                .await?;
-            replicator
-                .on_event(&event(&format!("table/{k}"), size_of(k)), None)
-                .await?;
-        }
+        .max()
+        .context("long-prefix has no commit")?;
+    for bucket in [src, dr] {
+        run(&mut s5(&[
+            "cp",
+            &format!("{}/*", prefix_dir.display()),
+            &format!("s3://{bucket}/long/"),
+        ]))?;
     }
-    latencies.sort_by(f64::total_cmp);
-    let mean_commit_requests =
-        commit_requests.iter().sum::<f64>() / commit_requests.len().max(1) as f64;
+    let long = replicate_table(
+        &client,
+        &counter,
+        &replicator,
+        src,
+        &args.data.join("long-table"),
+        "long/",
+        Some(prefix_last),
+    )
+    .await?;
     let peak = peak_rss_mib();
 
     // 3. The same objects with s5cmd (again) and the AWS CLI (no ordering guarantees).
@@ -366,10 +456,8 @@ async fn main() -> Result<()> {
             "after_s5cmd": { "seconds": secs_again, "objects_per_s": n / secs_again },
             "requests_per_object": object_requests as f64 / n,
             "client_cpu_ms_per_object": cpu * 1000.0 / n,
-            "table_commits": versions.len(), "table_data_files": table_data_files,
-            "requests_per_table_data_file": table_data_requests as f64 / table_data_files.max(1) as f64,
-            "requests_per_commit_beyond_files": mean_commit_requests,
-            "commit_visible_ms_p50": percentile(&latencies, 0.5), "commit_visible_ms_p99": percentile(&latencies, 0.99),
+            "table": short.report(),
+            "long_log_table": long.report(),
             "peak_rss_mib": peak,
         },
         "s5cmd": { "seconds": s5_secs, "objects_per_s": n / s5_secs, "mb_per_s": mb / s5_secs,

@@ -95,6 +95,7 @@ pub fn build_context_with(config: Config, sdk: &aws_config::SdkConfig) -> Contex
         ordered,
         dead_letter,
         ordered_dead_letter,
+        hints: Default::default(),
     }
 }
 

@@ -11,7 +11,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::OnceCell;
 
 use async_trait::async_trait;
 use aws_sdk_s3::Client;
@@ -48,8 +50,9 @@ pub struct S3Store {
     template: aws_sdk_s3::Config,
     default_region: String,
     clients: RwLock<HashMap<String, Client>>,
-    /// Bucket regions: configured, or found and cached.
-    regions: RwLock<HashMap<String, String>>,
+    /// Bucket regions: configured, or found once (concurrent first requests to a bucket wait
+    /// for one HeadBucket) and kept.
+    regions: RwLock<HashMap<String, Arc<OnceCell<String>>>>,
     copy: CopySettings,
 }
 
@@ -102,8 +105,8 @@ impl S3Store {
 
     /// Buckets whose region is known (the rules' overrides): no discovery for them.
     pub fn with_bucket_regions(self, regions: impl IntoIterator<Item = (String, String)>) -> Self {
-        if let Ok(mut m) = self.regions.write() {
-            m.extend(regions);
+        for (bucket, region) in regions {
+            self.learn(&bucket, &region);
         }
         self
     }
@@ -132,20 +135,35 @@ impl S3Store {
 
     fn learn(&self, bucket: &str, region: &str) {
         if let Ok(mut m) = self.regions.write() {
-            m.insert(bucket.to_string(), region.to_string());
+            m.insert(
+                bucket.to_string(),
+                Arc::new(OnceCell::new_with(Some(region.to_string()))),
+            );
         }
     }
 
-    /// The region of `bucket`: configured, cached, or asked of S3 with one HeadBucket.
+    /// The region of `bucket`: configured, cached, or asked of S3 with one HeadBucket (one for
+    /// all the requests that need it at once).
     pub async fn region_of(&self, bucket: &str) -> Result<String> {
-        if let Some(r) = self
+        let known = self
             .regions
             .read()
             .ok()
-            .and_then(|m| m.get(bucket).cloned())
-        {
-            return Ok(r);
-        }
+            .and_then(|m| m.get(bucket).cloned());
+        let cell = match known {
+            Some(c) => c,
+            None => match self.regions.write() {
+                Ok(mut m) => m.entry(bucket.to_string()).or_default().clone(),
+                Err(_) => Arc::new(OnceCell::new()),
+            },
+        };
+        cell.get_or_try_init(|| self.discover(bucket))
+            .await
+            .cloned()
+    }
+
+    /// Asks S3 for a bucket's region.
+    async fn discover(&self, bucket: &str) -> Result<String> {
         let target = format!("s3://{bucket}");
         let region = match self
             .client(&self.default_region)
@@ -174,7 +192,6 @@ impl S3Store {
             },
         };
         tracing::debug!(bucket, region = %region, "bucket region");
-        self.learn(bucket, &region);
         Ok(region)
     }
 

@@ -24,6 +24,7 @@ use crate::event::{BatchJobInvocation, ChangeKind, ObjectEvent, parse_object_eve
 use crate::ordered::{TableReport, TableSync};
 use crate::queue::{InMessage, OrderedMessage, OutMessage, Queue};
 use crate::store::{CopySource, Stores};
+use crate::tablelog::LogHints;
 
 /// Everything a handler needs, built once per process (Lambda init or CLI start).
 #[derive(Clone, Debug)]
@@ -36,6 +37,8 @@ pub struct Context {
     pub dead_letter: Option<Arc<dyn Queue>>,
     /// Where the ordered stage sends messages that can never succeed.
     pub ordered_dead_letter: Option<Arc<dyn Queue>>,
+    /// Where DR logs' newest checkpoints were last seen, kept across invocations.
+    pub hints: Arc<LogHints>,
 }
 
 /// What happened to one object event.
@@ -421,6 +424,7 @@ pub async fn sync_table(
         table,
         concurrency: ctx.config.copy.max_concurrency,
         deadline,
+        hints: Some(&ctx.hints),
     }
     .run()
     .await

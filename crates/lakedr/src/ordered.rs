@@ -35,7 +35,8 @@ use crate::delta::{self, FileRef, LOG_DIR, LogContents, LogFile, parse_ndjson};
 use crate::error::{Error, Result};
 use crate::store::{CopySource, GetResult, ObjectMeta, ObjectUrl, PutMode, PutOptions, Stores};
 use crate::tablelog::{
-    CheckpointSet, Contents, LAST_CHECKPOINT, LogListing, TableLog, last_checkpoint_version,
+    CheckpointSet, Contents, LAST_CHECKPOINT, LogHints, LogListing, TableLog,
+    last_checkpoint_version,
 };
 
 /// What one run did to one table.
@@ -69,6 +70,8 @@ pub struct TableSync<'a> {
     pub concurrency: usize,
     /// Stop publishing new commits after this instant (Lambda timeout).
     pub deadline: Option<Instant>,
+    /// Where DR logs' newest checkpoints were last seen by this process, if it keeps them.
+    pub hints: Option<&'a LogHints>,
 }
 
 /// Where DR's copy of a table starts (or starts again after versions the source cannot read).
@@ -120,24 +123,34 @@ impl TableSync<'_> {
         TableLog::new(self.stores, self.dst(""), self.table_name())
     }
 
-    /// DR's `_last_checkpoint`, if it has one.
-    async fn dr_hint(&self) -> Result<Option<GetResult>> {
-        match self.stores.get(&self.dr_log().url(LAST_CHECKPOINT)).await {
-            Ok(g) => Ok(Some(g)),
-            Err(Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e),
+    /// The version DR's `_last_checkpoint` names: this process's hint, or read.
+    async fn dr_hint(&self) -> Result<Option<u64>> {
+        let root = self.dst("");
+        if let Some(known) = self.hints.and_then(|h| h.get(&root)) {
+            return Ok(known);
         }
+        let version = match self.stores.get(&self.dr_log().url(LAST_CHECKPOINT)).await {
+            Ok(g) => last_checkpoint_version(&g.body),
+            Err(Error::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        if let Some(h) = self.hints {
+            h.set(&root, version);
+        }
+        Ok(version)
     }
 
     /// Lists both logs from the newest checkpoint DR's `_last_checkpoint` names (DR only ever
     /// points it at a complete checkpoint), or whole when DR has none.
-    async fn listings(&self, hint: Option<&GetResult>) -> Result<(LogListing, LogListing)> {
-        let from = hint.and_then(|h| last_checkpoint_version(&h.body));
+    async fn listings(&self, from: Option<u64>) -> Result<(LogListing, LogListing)> {
         let mut dst = self.dr_log().list_from(from).await?;
         if let Some(b) = from
             && !(dst.commits().contains_key(&b) && dst.complete_checkpoints().contains(&b))
         {
             // A hint DR's log does not bear out: read it all.
+            if let Some(h) = self.hints {
+                h.forget(&self.dst(""));
+            }
             dst = self.dr_log().list_from(None).await?;
         }
         let src = self.source_log().list_from(dst.from).await?;
@@ -153,17 +166,15 @@ impl TableSync<'_> {
             complete: true,
             ..TableReport::default()
         };
-        let hint = self.dr_hint().await?;
-        let (src, mut dst) = self.listings(hint.as_ref()).await?;
+        let from = self.dr_hint().await?;
+        let (src, mut dst) = self.listings(from).await?;
         report.source_version = src.latest();
         report.dr_version_before = dst.latest();
         report.dr_version = report.dr_version_before;
 
         let result = self.publish_commits(&src, &mut dst, &mut report).await;
         // Whatever happened to the commits, finish the log files of what is published.
-        let aux = self
-            .publish_aux(&src, &mut dst, hint.as_ref(), &mut report)
-            .await;
+        let aux = self.publish_aux(&src, &mut dst, &mut report).await;
         result?;
         aux?;
         Ok(report)
@@ -618,7 +629,6 @@ impl TableSync<'_> {
         &self,
         src: &LogListing,
         dst: &mut LogListing,
-        hint: Option<&GetResult>,
         report: &mut TableReport,
     ) -> Result<()> {
         // Every run of contiguous commits in DR starts at version 0 or at a checkpoint whose
@@ -701,23 +711,23 @@ impl TableSync<'_> {
                 self.copy_log_files(&files, dst, report).await?;
             }
         }
-        self.publish_last_checkpoint(src, dst, hint, report).await
+        self.publish_last_checkpoint(src, dst, report).await
     }
 
     async fn publish_last_checkpoint(
         &self,
         src: &LogListing,
         dst: &LogListing,
-        hint: Option<&GetResult>,
         report: &mut TableReport,
     ) -> Result<()> {
         let Some(src_meta) = src.meta(LAST_CHECKPOINT) else {
             return Ok(());
         };
+        let dr_meta = dst.meta(LAST_CHECKPOINT);
         // DR's copy holds the source's bytes: equal entity tags, nothing to read.
-        if let Some(h) = hint
-            && h.meta.etag.is_some()
-            && h.meta.etag == src_meta.etag
+        if let Some(m) = dr_meta
+            && m.etag.is_some()
+            && m.etag == src_meta.etag
         {
             return Ok(());
         }
@@ -735,13 +745,15 @@ impl TableSync<'_> {
         if !dst.complete_checkpoints().contains(&version) {
             return Ok(()); // not complete in DR yet: a later run publishes it
         }
-        let mode = match hint {
-            Some(current) => {
+        let dst_url = self.dr_log().url(LAST_CHECKPOINT);
+        let mode = match dr_meta {
+            Some(_) => {
+                let current = self.stores.get(&dst_url).await?;
                 if last_checkpoint_version(&current.body).is_some_and(|v| v >= version) {
                     return Ok(()); // never backwards
                 }
-                match &current.meta.etag {
-                    Some(etag) => PutMode::IfMatch(etag.clone()),
+                match current.meta.etag {
+                    Some(etag) => PutMode::IfMatch(etag),
                     None => PutMode::Overwrite,
                 }
             }
@@ -752,13 +764,12 @@ impl TableSync<'_> {
             content_type: got.content_type,
             metadata: got.metadata,
         };
-        match self
-            .stores
-            .put(&self.dr_log().url(LAST_CHECKPOINT), got.body, &opts)
-            .await
-        {
+        match self.stores.put(&dst_url, got.body, &opts).await {
             Ok(_) => {
                 report.log_files_copied += 1;
+                if let Some(h) = self.hints {
+                    h.set(&self.dst(""), Some(version));
+                }
                 Ok(())
             }
             // Another run moved it meanwhile; the next run compares again.
@@ -874,6 +885,7 @@ mod tests {
             table: "",
             concurrency: 4,
             deadline: None,
+            hints: None,
         }
         .run()
         .await
@@ -1055,6 +1067,7 @@ mod tests {
                 table: "",
                 concurrency: 2,
                 deadline: None,
+                hints: None,
             };
             let (s, d) = (
                 sync.source_log().list_full().await.unwrap(),
@@ -1161,6 +1174,7 @@ mod tests {
             table: "",
             concurrency: 4,
             deadline: None,
+            hints: None,
         }
         .run()
         .await

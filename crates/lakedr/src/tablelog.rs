@@ -10,7 +10,8 @@
 //!   checkpoint holds by its content, not its name: a classic-named `N.checkpoint.parquet` may
 //!   hold V2 content (`checkpointMetadata` and `sidecar` actions), which the protocol allows.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Mutex;
 
 use bytes::Bytes;
 use serde_json::Value;
@@ -149,6 +150,34 @@ impl LogListing {
             .filter(|(_, sets)| sets.iter().any(CheckpointSet::is_complete))
             .map(|(v, _)| v)
             .collect()
+    }
+}
+
+/// Where each DR log's newest complete checkpoint was last seen (the version of its
+/// `_last_checkpoint`, or none), kept for the life of a process, so that a run lists the log
+/// from there without reading `_last_checkpoint` again. A hint older than the truth only makes
+/// a listing longer; one the log does not bear out is dropped.
+#[derive(Debug, Default)]
+pub struct LogHints(Mutex<HashMap<String, Option<u64>>>);
+
+impl LogHints {
+    /// `Some(hint)` when this process has looked at the log before.
+    pub fn get(&self, log: &ObjectUrl) -> Option<Option<u64>> {
+        self.0.lock().ok()?.get(&log.to_string()).copied()
+    }
+
+    /// Records what was seen, never moving a hint backwards.
+    pub fn set(&self, log: &ObjectUrl, version: Option<u64>) {
+        if let Ok(mut m) = self.0.lock() {
+            let e = m.entry(log.to_string()).or_insert(version);
+            *e = (*e).max(version);
+        }
+    }
+
+    pub fn forget(&self, log: &ObjectUrl) {
+        if let Ok(mut m) = self.0.lock() {
+            m.remove(&log.to_string());
+        }
     }
 }
 

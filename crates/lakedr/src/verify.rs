@@ -112,6 +112,7 @@ pub async fn verify_table_cached(
         table,
         concurrency: 8,
         deadline: None,
+        hints: None,
     };
     let (src_log, dst_log) = (sync.source_log(), sync.dr_log());
     let mut v = TableVerdict {
