@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need, idempotently, without Docker or an AWS account: a virtualenv
 # (.venv) with moto server, deltalake and pyarrow; the SAM CLI in its own (.tools/sam: its pins
-# clash with moto's); MLflow in a third (.tools/mlflow). The pins cover each whole dependency
+# clash with moto's); MLflow in a third (.tools/mlflow); pyspark in a fourth (.tools/spark). The pins cover each whole dependency
 # closure, so pip installs them with --no-deps and never runs its resolver. Then the Terraform
 # provider schema (npm, .tools/cdktf).
 set -euo pipefail
@@ -27,6 +27,13 @@ if [ ! -x .tools/mlflow/bin/mlflow ]; then
   python3 -m venv .tools/mlflow
   .tools/mlflow/bin/pip install --quiet --disable-pip-version-check --no-deps \
     -r tests/py/mlflow-requirements.txt
+fi
+
+# Real Structured Streaming (pyspark, on the machine's Java) with deltalake for the stream tests.
+if ! .tools/spark/bin/python -c "import pyspark, deltalake, pandas" 2>/dev/null; then
+  python3 -m venv .tools/spark
+  .tools/spark/bin/pip install --quiet --disable-pip-version-check --no-deps \
+    -r tests/py/spark-requirements.txt
 fi
 
 # The Databricks Terraform provider's schema, as its generated bindings (npm): the tests check

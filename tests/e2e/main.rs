@@ -8,4 +8,5 @@ mod copies;
 mod functions;
 mod models;
 mod replication;
+mod streams;
 mod template;

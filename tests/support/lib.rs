@@ -13,6 +13,7 @@ pub mod lambda;
 pub mod mlflow;
 pub mod oracle;
 pub mod rig;
+pub mod spark;
 pub mod stack;
 pub mod write_order;
 

@@ -66,6 +66,17 @@ impl TableCase {
     }
 }
 
+/// A query's directories under a rule (`<prefix>checkpoint/`, its input and output), watched
+/// by the rig.
+#[derive(Clone, Debug)]
+pub struct StreamCase {
+    /// The query's root relative to its rule, ending in `/`.
+    pub prefix: String,
+    /// The checkpoint relative to the prefix, ending in `/`.
+    pub checkpoint: String,
+    pub rule: usize,
+}
+
 pub struct Rig {
     pub moto: Moto,
     /// The region-enforcing front the product's S3 clients go through ([`Rig::two_regions`]).
@@ -82,6 +93,8 @@ pub struct Rig {
     pub faults: Option<Arc<FaultyStore<S3Store>>>,
     rng: StdRng,
     pending: Vec<String>,
+    /// Checkpoints checked after every delivery under them.
+    streams: Vec<StreamCase>,
     oracle: Oracle,
     checked: BTreeMap<String, BTreeSet<u64>>,
     /// The DR log each table had when it was last checked.
@@ -91,6 +104,8 @@ pub struct Rig {
     /// Objects written to the source bucket (each one event, at least one delivery).
     pub uploads: u64,
     pub oracle_checks: u64,
+    /// Checkpoint checks made.
+    pub stream_checks: u64,
     /// Deliveries after which the tables they touched were checked (all but those naming no
     /// table, such as the `s3:TestEvent` S3 sends when notifications are configured).
     pub checks_after_delivery: u64,
@@ -223,6 +238,7 @@ impl Rig {
             faults,
             rng: StdRng::seed_from_u64(seed),
             pending: Vec::new(),
+            streams: Vec::new(),
             oracle: Oracle::start(),
             checked: BTreeMap::new(),
             verified_logs: BTreeMap::new(),
@@ -230,6 +246,7 @@ impl Rig {
             deliveries: 0,
             uploads: 0,
             oracle_checks: 0,
+            stream_checks: 0,
             checks_after_delivery: 0,
             check_every_delivery: true,
             timing: BTreeMap::new(),
@@ -267,6 +284,64 @@ impl Rig {
             self.pending.push(m.body().unwrap().to_string());
         }
         self.spent("collect", t);
+    }
+
+    /// Checks a checkpoint after every delivery under `case.prefix`.
+    pub fn watch_stream(&mut self, case: StreamCase) {
+        self.streams.push(case);
+    }
+
+    /// Uploads the files `rels` of `local` (relative paths, in that order) under `prefix` of
+    /// rule `rule`; after each upload delivers 0 to 2 pending events, checking the tables of
+    /// `cases` and the watched checkpoints they touch.
+    pub async fn write_files(
+        &mut self,
+        local: &std::path::Path,
+        rels: &[String],
+        rule: usize,
+        prefix: &str,
+        cases: &[TableCase],
+    ) {
+        for rel in rels {
+            let body = std::fs::read(local.join(rel)).unwrap();
+            let url = self.ctx.config.rules[rule].src_url(&format!("{prefix}{rel}"));
+            self.put_object(&url, body).await;
+            self.collect().await;
+            let n = self.rng.random_range(0..=2);
+            for _ in 0..n {
+                if let Some(body) = self.deliver_one().await {
+                    self.check_delivered(&body, cases).await;
+                }
+            }
+        }
+    }
+
+    /// Invariant 3 on a checkpoint's DR copy (verify's stream check must find no problem).
+    pub async fn check_stream(&mut self, case: &StreamCase) -> lakedr::verify::TableVerdict {
+        let t = std::time::Instant::now();
+        let rule = &self.ctx.config.rules[case.rule];
+        let root = format!("{}{}", case.prefix, case.checkpoint);
+        let v = lakedr::stream::sync::StreamSync {
+            stores: &self.clean,
+            config: &self.ctx.config,
+            rule,
+            root: &root,
+            concurrency: 4,
+            deadline: None,
+            readonly: true,
+        }
+        .verify()
+        .await
+        .unwrap();
+        self.spent("verify", t);
+        assert!(
+            v.problems.is_empty(),
+            "after delivery {}: checkpoint {root}: {:?}",
+            self.deliveries,
+            v.problems
+        );
+        self.stream_checks += 1;
+        v
     }
 
     fn sqs_event(records: &[(String, String, Option<String>)]) -> Value {
@@ -408,6 +483,16 @@ impl Rig {
             .map(|e| e.url)
             .collect();
         let mut matched = false;
+        for c in self.streams.clone() {
+            let root = self.ctx.config.rules[c.rule].src_url(&c.prefix);
+            if urls
+                .iter()
+                .any(|u| u.bucket == root.bucket && u.key.starts_with(&root.key))
+            {
+                matched = true;
+                self.check_stream(&c).await;
+            }
+        }
         for c in cases {
             let root = self.src_url(c, "");
             if urls

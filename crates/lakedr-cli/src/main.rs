@@ -238,6 +238,34 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         println!("    warning: {w}");
                     }
                 }
+                for st in &summary.streams {
+                    println!(
+                        "  stream {}:{}: DR batch {} -> {} (source {}), {} batches published, {} files copied",
+                        st.rule,
+                        st.checkpoint,
+                        version(st.dr_batch_before),
+                        version(st.dr_batch),
+                        version(st.source_batch),
+                        st.batches_published,
+                        st.files_copied
+                    );
+                    if let Some(w) = &st.waiting {
+                        println!("    waiting: {w}");
+                    }
+                    for w in &st.warnings {
+                        println!("    warning: {w}");
+                    }
+                }
+                for a in &summary.artifact_sets {
+                    println!(
+                        "  artifacts {}:{}: {} of {} files in DR{}",
+                        a.rule,
+                        a.set,
+                        a.files,
+                        a.source_files,
+                        if a.complete { ", complete" } else { "" }
+                    );
+                }
                 for (what, err) in &summary.errors {
                     println!("  ERROR {what}: {err}");
                 }
@@ -315,13 +343,17 @@ fn exit_code(ok: bool) -> ExitCode {
 async fn verify_all(ctx: &Context) -> Result<Vec<TableVerdict>> {
     let mut out = Vec::new();
     for rule in &ctx.config.rules {
-        out.extend(verify_rule(&ctx.stores, rule).await?);
+        out.extend(verify_rule(&ctx.stores, &ctx.config, rule).await?);
     }
     Ok(out)
 }
 
 fn print_verdicts(verdicts: &[TableVerdict]) {
-    println!("verify: {} tables", verdicts.len());
+    let streams = verdicts.iter().filter(|v| v.unit == "stream").count();
+    println!(
+        "verify: {} tables, {streams} streaming checkpoints",
+        verdicts.len() - streams
+    );
     for v in verdicts {
         let state = if v.ok() { "OK" } else { "VIOLATION" };
         let state = if v.problems.is_empty() && v.blocked.is_some() {
@@ -329,8 +361,13 @@ fn print_verdicts(verdicts: &[TableVerdict]) {
         } else {
             state
         };
+        let (what, at, ats) = if v.unit == "stream" {
+            ("stream", "batch", "batches")
+        } else {
+            ("table", "version", "versions")
+        };
         println!(
-            "  {state} {}:{} source version {}, DR version {}, lag {} versions",
+            "  {state} {what} {}:{} source {at} {}, DR {at} {}, lag {} {ats}",
             v.rule,
             v.table,
             version(v.source_version),

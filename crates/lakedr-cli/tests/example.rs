@@ -149,7 +149,7 @@ fn text_output_reads_as_text_and_says_when_a_table_is_stuck() {
     let (code, out, _) = common::lakedr_text(&stuck, &[], &["verify"]);
     assert_eq!(code, 1, "{out}");
     assert!(
-        out.contains("  STUCK t:") && out.contains("DR version none"),
+        out.contains("  STUCK table t:") && out.contains("DR version none"),
         "{out}"
     );
     assert!(out.contains("cannot advance: "), "{out}");

@@ -35,6 +35,36 @@ struct RawConfig {
     copy: CopySettings,
     #[serde(default)]
     s3: S3Settings,
+    #[serde(default, rename = "stream")]
+    streams: Vec<RawStream>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStream {
+    checkpoint: String,
+    #[serde(default)]
+    sink_table: Option<String>,
+    #[serde(default)]
+    sink_app_id: Option<String>,
+    #[serde(default)]
+    file_sink: Option<String>,
+}
+
+/// A streaming query declared to the ordered stage: its checkpoint, and the sink whose DR copy
+/// its `commits/N` must wait for (found through the app id of the sink's transactions when not
+/// declared).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamDecl {
+    /// The checkpoint root at the source (ends in `/`).
+    pub checkpoint: ObjectUrl,
+    /// The Delta table the query writes (its root at the source).
+    pub sink_table: Option<ObjectUrl>,
+    /// The app id the sink's `txn` actions carry; the query id by default (Delta's own sink).
+    pub sink_app_id: Option<String>,
+    /// A file sink's output root at the source (its `_spark_metadata/N` comes before
+    /// `commits/N`).
+    pub file_sink: Option<ObjectUrl>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -162,6 +192,8 @@ pub struct Config {
     pub queues: Queues,
     pub copy: CopySettings,
     pub s3: S3Settings,
+    /// Streaming queries declared in `[[stream]]`.
+    pub streams: Vec<StreamDecl>,
 }
 
 impl Config {
@@ -288,11 +320,57 @@ impl Config {
                 "must be within 1..=1024",
             ));
         }
+        let mut streams = Vec::with_capacity(raw.streams.len());
+        for (i, st) in raw.streams.into_iter().enumerate() {
+            let field = |f: &str| format!("stream[{i}].{f}");
+            let dir = |name: &str, v: &str| -> Result<ObjectUrl> {
+                let mut u = parse_location(v, base).map_err(|m| Error::config(field(name), m))?;
+                if u.scheme == Scheme::Local {
+                    // A directory under a rule's local source: addressed as that rule addresses it.
+                    let path = Path::new(&u.bucket).to_path_buf();
+                    if let Some((r, rel)) = rules.iter().find_map(|r| {
+                        let base = Path::new(&r.source.bucket).join(&r.source.key);
+                        let rel = path.strip_prefix(&base).ok()?;
+                        (r.source.scheme == Scheme::Local).then(|| (r, rel.to_path_buf()))
+                    }) {
+                        let rel = rel.to_string_lossy().into_owned();
+                        let rel = if rel.is_empty() {
+                            rel
+                        } else {
+                            format!("{rel}/")
+                        };
+                        u = r.source.join(&rel);
+                    }
+                }
+                if !rules.iter().any(|r| r.relative(&u).is_some()) {
+                    return Err(Error::config(
+                        field(name),
+                        format!("`{v}` is under no rule's source"),
+                    ));
+                }
+                Ok(u)
+            };
+            streams.push(StreamDecl {
+                checkpoint: dir("checkpoint", &st.checkpoint)?,
+                sink_table: st
+                    .sink_table
+                    .as_deref()
+                    .map(|v| dir("sink_table", v))
+                    .transpose()?,
+                sink_app_id: st.sink_app_id,
+                file_sink: st
+                    .file_sink
+                    .as_deref()
+                    .map(|v| dir("file_sink", v))
+                    .transpose()?,
+            });
+        }
         let mut config = Config {
             rules,
             queues: raw.queues,
             copy: raw.copy,
             s3: raw.s3,
+            streams,
         };
         config.apply_env(|k| std::env::var(k).ok());
         Ok(config)

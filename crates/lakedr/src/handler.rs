@@ -17,13 +17,17 @@ use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::artifacts::ArtifactReport;
 use crate::classify::{KeyClass, classify};
 use crate::config::{Config, DeletePolicy, Rule};
 use crate::error::{Disposition, Error, Result};
 use crate::event::{BatchJobInvocation, ChangeKind, ObjectEvent, parse_object_events};
+use crate::index::WaitEntry;
 use crate::ordered::{TableReport, TableSync};
-use crate::queue::{InMessage, OrderedMessage, OutMessage, Queue};
+use crate::queue::{InMessage, OrderedMessage, OutMessage, Queue, Unit};
 use crate::store::{CopySource, Stores};
+use crate::stream::file_sink::{FileSinkReport, FileSinkSync};
+use crate::stream::sync::{StreamReport, StreamSync};
 use crate::tablelog::LogHints;
 
 /// Everything a handler needs, built once per process (Lambda init or CLI start).
@@ -47,10 +51,10 @@ pub struct Context {
 pub enum Outcome {
     /// Copied to DR.
     Copied { key: String },
-    /// Handed to the ordered stage.
-    Enqueued { table: String },
+    /// Handed to the ordered stage (a table, a checkpoint, a file sink, an artifact set).
+    Enqueued { unit: Unit, root: String },
     /// Ordered unit brought up to date inline.
-    Synced { report: TableReport },
+    Synced { report: UnitReport },
     /// Covered by a rule but deliberately not copied (excluded, temporary, delete retained).
     Skipped { key: String, reason: String },
     /// No rule covers it: refused and counted, never copied.
@@ -140,6 +144,7 @@ impl Replicator {
             });
         }
         let class = classify(rel);
+        let unit = class.unit();
         match ev.kind {
             ChangeKind::Created => {}
             ChangeKind::Deleted => return self.on_delete(rule, rel, &class).await,
@@ -154,6 +159,11 @@ impl Replicator {
             KeyClass::Temporary => Ok(Outcome::Skipped {
                 key: ev.url.key.clone(),
                 reason: "temporary file".into(),
+            }),
+            KeyClass::StreamBatchFile { .. } => Ok(Outcome::Skipped {
+                key: ev.url.key.clone(),
+                reason: "copied by its checkpoint's ordered stage with the batch that needs it"
+                    .into(),
             }),
             KeyClass::Object => match copy_object(&self.ctx, rule, rel, Some(ev)).await {
                 Ok(()) => {
@@ -171,22 +181,50 @@ impl Replicator {
                 }
                 Err(e) => Err(e),
             },
-            KeyClass::DeltaLog { table, .. } => {
-                let msg = OrderedMessage {
-                    rule: rule.name.clone(),
-                    table: table.clone(),
-                    key: ev.url.key.clone(),
-                };
-                match &self.ctx.ordered {
-                    Some(q) => {
-                        q.send(&[msg.to_out(&ev.token())]).await?;
-                        Ok(Outcome::Enqueued { table })
+            KeyClass::DeltaLog { table: root, .. }
+            | KeyClass::Stream { root, .. }
+            | KeyClass::FileSinkLog { root, .. } => {
+                self.ordered(rule, unit, root, ev, deadline).await
+            }
+            KeyClass::Artifact { set } => {
+                match copy_object(&self.ctx, rule, rel, Some(ev)).await {
+                    Ok(()) => {}
+                    Err(Error::NotFound { .. } | Error::PreconditionFailed { .. }) => {
+                        return Ok(Outcome::Skipped {
+                            key: ev.url.key.clone(),
+                            reason: "the version the event named is no longer at the source".into(),
+                        });
                     }
-                    None => {
-                        let report = sync_table(&self.ctx, rule, &table, deadline).await?;
-                        Ok(Outcome::Synced { report })
-                    }
+                    Err(e) => return Err(e),
                 }
+                self.ordered(rule, Unit::Artifacts, set, ev, deadline).await
+            }
+        }
+    }
+
+    /// Hands an ordered unit to the ordered stage, or runs it inline without an ordered queue.
+    async fn ordered(
+        &self,
+        rule: &Rule,
+        unit: Unit,
+        root: String,
+        ev: &ObjectEvent,
+        deadline: Option<Instant>,
+    ) -> Result<Outcome> {
+        let msg = OrderedMessage {
+            rule: rule.name.clone(),
+            table: root.clone(),
+            unit,
+            key: ev.url.key.clone(),
+        };
+        match &self.ctx.ordered {
+            Some(q) => {
+                q.send(&[msg.to_out(&ev.token())]).await?;
+                Ok(Outcome::Enqueued { unit, root })
+            }
+            None => {
+                let report = run_unit(&self.ctx, rule, unit, &root, deadline).await?;
+                Ok(Outcome::Synced { report })
             }
         }
     }
@@ -208,8 +246,11 @@ impl Replicator {
                 self.ctx.stores.delete(&rule.dr_url(rel)).await?;
                 Ok(Outcome::Deleted { key })
             }
+            (DeletePolicy::MirrorNonTable, KeyClass::Artifact { .. }) => {
+                retained("artifact sets are kept whole in DR")
+            }
             (DeletePolicy::MirrorNonTable, _) => {
-                retained("Delta log files are never deleted by events")
+                retained("log files of tables and checkpoints are never deleted by events")
             }
         }
     }
@@ -430,6 +471,115 @@ pub async fn sync_table(
     .await
 }
 
+/// What one run of the ordered stage did, by unit.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[serde(tag = "unit", rename_all = "kebab-case")]
+pub enum UnitReport {
+    Table(TableReport),
+    Stream(StreamReport),
+    FileSink(FileSinkReport),
+    Artifacts(ArtifactReport),
+}
+
+impl UnitReport {
+    /// False when the run stopped at its deadline with work left.
+    pub fn complete(&self) -> bool {
+        match self {
+            UnitReport::Table(r) => r.complete,
+            UnitReport::Stream(r) => r.complete,
+            UnitReport::FileSink(_) | UnitReport::Artifacts(_) => true,
+        }
+    }
+
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            UnitReport::Table(r) => &r.warnings,
+            UnitReport::Stream(r) => &r.warnings,
+            UnitReport::FileSink(r) => &r.warnings,
+            UnitReport::Artifacts(_) => &[],
+        }
+    }
+
+    /// Checkpoints that waited for what this run published.
+    pub fn wake(&self) -> &[WaitEntry] {
+        match self {
+            UnitReport::Table(r) => &r.wake,
+            UnitReport::Stream(r) => &r.wake,
+            UnitReport::FileSink(_) | UnitReport::Artifacts(_) => &[],
+        }
+    }
+
+    /// Where the unit's DR copy got to (tells the continuation of a run apart).
+    fn progress(&self) -> String {
+        let v = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
+        match self {
+            UnitReport::Table(r) => v(r.dr_version),
+            UnitReport::Stream(r) => v(r.dr_batch),
+            UnitReport::FileSink(r) => r.entries_published.to_string(),
+            UnitReport::Artifacts(r) => r.files.to_string(),
+        }
+    }
+}
+
+/// Runs the ordered stage for one unit of one rule; checkpoints woken by a table's new
+/// versions are run after it (inline when there is no ordered queue, else queued).
+pub async fn run_unit(
+    ctx: &Context,
+    rule: &Rule,
+    unit: Unit,
+    root: &str,
+    deadline: Option<Instant>,
+) -> Result<UnitReport> {
+    let n = ctx.config.copy.max_concurrency;
+    let report = match unit {
+        Unit::Table => UnitReport::Table(sync_table(ctx, rule, root, deadline).await?),
+        Unit::Stream => UnitReport::Stream(
+            StreamSync {
+                stores: &ctx.stores,
+                config: &ctx.config,
+                rule,
+                root,
+                concurrency: n,
+                deadline,
+                readonly: false,
+            }
+            .run()
+            .await?,
+        ),
+        Unit::FileSink => UnitReport::FileSink(
+            FileSinkSync {
+                stores: &ctx.stores,
+                config: &ctx.config,
+                rule,
+                root,
+            }
+            .run()
+            .await?,
+        ),
+        Unit::Artifacts => UnitReport::Artifacts(
+            crate::artifacts::publish_manifest(&ctx.stores, rule, root).await?,
+        ),
+    };
+    for w in report.wake() {
+        let Some(r) = ctx.config.rule_named(&w.rule) else {
+            continue;
+        };
+        let msg = OrderedMessage {
+            rule: w.rule.clone(),
+            table: w.root.clone(),
+            unit: Unit::Stream,
+            key: format!("woken by {} at {}", w.app_id, w.batch),
+        };
+        match &ctx.ordered {
+            Some(q) => q.send(&[msg.to_out(&format!("wake-{}", w.batch))]).await?,
+            None => {
+                Box::pin(run_unit(ctx, r, Unit::Stream, &w.root, deadline)).await?;
+            }
+        }
+    }
+    Ok(report)
+}
+
 /// True if some ancestor directory of `rel` holds a Delta log in DR or at the source.
 async fn in_delta_table(stores: &Stores, rule: &Rule, rel: &str) -> Result<bool> {
     let mut dirs: Vec<&str> = rel.match_indices('/').map(|(i, _)| &rel[..=i]).collect();
@@ -499,24 +649,21 @@ impl OrderedSync {
         failed
     }
 
-    /// One run for the table a message names; out of time, it queues its own continuation.
-    async fn run_one(&self, m: &OrderedMessage, deadline: Option<Instant>) -> Result<TableReport> {
+    /// One run for the unit a message names; out of time, it queues its own continuation.
+    async fn run_one(&self, m: &OrderedMessage, deadline: Option<Instant>) -> Result<UnitReport> {
         let rule = self
             .ctx
             .config
             .rule_named(&m.rule)
             .ok_or_else(|| Error::malformed(None, format!("unknown rule `{}`", m.rule)))?;
-        let report = sync_table(&self.ctx, rule, &m.table, deadline).await?;
-        for w in &report.warnings {
-            tracing::warn!(table = %m.table, rule = %m.rule, "{w}");
+        let report = run_unit(&self.ctx, rule, m.unit, &m.table, deadline).await?;
+        for w in report.warnings() {
+            tracing::warn!(unit = %m.table, rule = %m.rule, "{w}");
         }
-        if !report.complete {
-            // Out of time: hand the rest to the next invocation of this table's group.
+        if !report.complete() {
+            // Out of time: hand the rest to the next invocation of this unit's group.
             if let Some(q) = &self.ctx.ordered {
-                let token = format!(
-                    "continue-{}",
-                    report.dr_version.map(|v| v.to_string()).unwrap_or_default()
-                );
+                let token = format!("continue-{}", report.progress());
                 q.send(&[m.to_out(&token)]).await?;
             }
         }

@@ -8,6 +8,9 @@
 //! * a Delta commit is published in DR only after every file it references, in ascending
 //!   version order with no gap, with put-if-absent; checkpoints only when complete, and
 //!   `_last_checkpoint` last and never backwards;
+//! * a streaming checkpoint's `commits/N` only after `offsets/N`, the state and source logs a
+//!   restart after batch N needs, and its Delta sink's DR copy at `txn` N;
+//! * an artifact set's manifest only after the files it lists;
 //! * bad input (an unparseable commit, a file missing at the source, a gap) stops that table at
 //!   its last consistent version with an error naming table, version and key.
 //!
@@ -24,6 +27,10 @@
 //! * [`tablelog`]: a table's `_delta_log` read from a store (listings whole or from a
 //!   version on, checkpoint sets, checkpoint contents by content), shared by ordered and verify.
 //! * [`ordered`]: the ordered publication of one table ([`ordered::TableSync`]).
+//! * [`stream`]: Structured Streaming checkpoints (and file sinks), published batch by batch,
+//!   never ahead of their sinks ([`stream::sync::StreamSync`]).
+//! * [`artifacts`]: artifact sets (MLflow runs, model versions) and their DR manifests.
+//! * [`index`]: what the table stage records beside the DR copies for the stream stage.
 //! * [`handler`]: the Lambda handlers, shared with the CLI.
 //! * [`deploy`]: the SAM template's parameters derived from a configuration.
 //! * [`sync`]: full sync of every rule (backfill, reconcile).
@@ -33,6 +40,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod artifacts;
 pub mod classify;
 pub mod config;
 pub mod delta;
@@ -40,9 +48,11 @@ pub mod deploy;
 pub mod error;
 pub mod event;
 pub mod handler;
+pub mod index;
 pub mod ordered;
 pub mod queue;
 pub mod store;
+pub mod stream;
 pub mod sync;
 pub mod tablelog;
 pub mod testing;

@@ -57,6 +57,9 @@ pub struct TableReport {
     pub complete: bool,
     /// Conditions the operator should know about that do not stop replication.
     pub warnings: Vec<String>,
+    /// Checkpoints that waited for the versions this run published.
+    #[serde(skip)]
+    pub wake: Vec<crate::index::WaitEntry>,
 }
 
 /// One table of one rule, and how to reach it.
@@ -437,6 +440,11 @@ impl TableSync<'_> {
         }
         self.publish_commit(start.version, &meta, dst, report)
             .await?;
+        if let Some((_, contents)) = &start.checkpoint {
+            // What the checkpoint holds (every app id's transaction, the table's identity).
+            self.record(&contents.contents, start.version, report)
+                .await?;
+        }
         Ok(start.version + 1)
     }
 
@@ -490,7 +498,7 @@ impl TableSync<'_> {
         dst: &mut LogListing,
         report: &mut TableReport,
     ) -> Result<()> {
-        let (got, contents) = self.read_commit(version).await?;
+        let (got, mut contents) = self.read_commit(version).await?;
         self.check_self_contained(version, &contents)?;
         if contents.catalog_managed() {
             let w = format!(
@@ -501,6 +509,11 @@ impl TableSync<'_> {
                 report.warnings.push(w);
             }
         }
+        let described = LogContents {
+            txns: std::mem::take(&mut contents.txns),
+            metadata_id: contents.metadata_id.take(),
+            ..LogContents::default()
+        };
         let files: Vec<FileRef> = contents.files.into_iter().collect();
         report.files_copied += self.ensure_files(version, &files).await?;
 
@@ -545,6 +558,23 @@ impl TableSync<'_> {
             },
         );
         report.dr_version = Some(version);
+        self.record(&described, version, report).await
+    }
+
+    /// Tells the index what a version now in DR says (its identity, its app transactions).
+    async fn record(
+        &self,
+        described: &LogContents,
+        version: u64,
+        report: &mut TableReport,
+    ) -> Result<()> {
+        if described.txns.is_empty() && described.metadata_id.is_none() {
+            return Ok(());
+        }
+        let woken =
+            crate::index::record_published(self.stores, self.rule, self.table, described, version)
+                .await?;
+        report.wake.extend(woken);
         Ok(())
     }
 

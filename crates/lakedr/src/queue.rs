@@ -47,21 +47,44 @@ pub trait Queue: Send + Sync + fmt::Debug {
     async fn delete(&self, receipt: &str) -> Result<()>;
 }
 
-/// What the replicator tells the ordered stage: "table T of rule R may have new log files".
+/// What kind of ordered unit a message names.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unit {
+    /// A Delta table (the root of its `_delta_log/`).
+    #[default]
+    Table,
+    /// A Structured Streaming checkpoint.
+    Stream,
+    /// A file sink's `_spark_metadata/` log.
+    FileSink,
+    /// An artifact set, whose DR manifest follows its files.
+    Artifacts,
+}
+
+/// What the replicator tells the ordered stage: "unit U of rule R may have new files".
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct OrderedMessage {
     /// Rule name.
     pub rule: String,
-    /// Table root relative to the rule source (`""` or ending in `/`).
+    /// The unit's root relative to the rule source (`""` or ending in `/`): a table, a
+    /// checkpoint, a file sink's output, an artifact set.
     pub table: String,
+    /// What the root is (a table when absent).
+    #[serde(default, skip_serializing_if = "is_table")]
+    pub unit: Unit,
     /// The key that triggered it (for logs and dead letters).
     #[serde(default)]
     pub key: String,
 }
 
+fn is_table(u: &Unit) -> bool {
+    *u == Unit::Table
+}
+
 impl OrderedMessage {
-    /// FIFO message group: one per table, so one run at a time per table.
+    /// FIFO message group: one per unit, so one run at a time per unit.
     pub fn group_id(&self) -> String {
         hex_md5(&format!("{}\u{0}{}", self.rule, self.table))
     }

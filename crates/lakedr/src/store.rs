@@ -315,6 +315,20 @@ impl Stores {
     }
 }
 
+/// The same object at two places: the same size, and the same entity tag where both tags are
+/// content hashes (the MD5 of a single-part object; not a multipart `<hash>-<parts>`, not a
+/// KMS-encrypted object's, not a store without tags).
+pub fn same_object(a: &ObjectMeta, b: &ObjectMeta) -> bool {
+    fn hash(e: &Option<String>) -> Option<&str> {
+        e.as_deref().filter(|e| !e.contains('-'))
+    }
+    a.size == b.size
+        && match (hash(&a.etag), hash(&b.etag)) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        }
+}
+
 /// Hex MD5 of a body: the entity tag S3 gives a single-part upload, used by the local store.
 pub fn md5_hex(body: &[u8]) -> String {
     let digest = Md5::digest(body);

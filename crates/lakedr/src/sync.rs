@@ -6,11 +6,15 @@ use std::sync::Arc;
 use futures::StreamExt;
 use serde::Serialize;
 
+use crate::artifacts::ArtifactReport;
 use crate::classify::{KeyClass, classify};
 use crate::error::Result;
-use crate::handler::{Context, sync_table};
+use crate::handler::{Context, UnitReport, run_unit, sync_table};
 use crate::ordered::TableReport;
-use crate::store::{CopySource, ObjectMeta};
+use crate::queue::Unit;
+use crate::store::{CopySource, ObjectMeta, same_object};
+use crate::stream::file_sink::FileSinkReport;
+use crate::stream::sync::StreamReport;
 
 /// Progress callbacks (the CLI draws a bar with them).
 pub trait Progress: Send + Sync {
@@ -38,14 +42,20 @@ pub struct SyncSummary {
     pub temporary_skipped: u64,
     pub excluded: u64,
     pub tables: Vec<TableReport>,
+    /// Streaming checkpoints, file sinks' logs and artifact sets, after the tables.
+    pub streams: Vec<StreamReport>,
+    pub file_sinks: Vec<FileSinkReport>,
+    pub artifact_sets: Vec<ArtifactReport>,
     /// `(what, error)` for units that failed; DR is at their last consistent state.
     pub errors: Vec<(String, String)>,
 }
 
 /// Syncs every rule: plain objects missing or different in DR are copied, then every Delta
-/// table found is brought up to date in order.
+/// table found is brought up to date in order, then (their sinks published) every streaming
+/// checkpoint, file sink log and artifact set.
 pub async fn sync_all(ctx: &Context, progress: Arc<dyn Progress>) -> Result<SyncSummary> {
     let mut summary = SyncSummary::default();
+    let mut later: Vec<(&crate::config::Rule, Unit, String)> = Vec::new();
     for rule in &ctx.config.rules {
         let src = ctx.stores.list(&rule.source).await?;
         let dst = ctx.stores.list(&rule.destination).await?;
@@ -62,15 +72,26 @@ pub async fn sync_all(ctx: &Context, progress: Arc<dyn Progress>) -> Result<Sync
                 summary.excluded += 1;
                 continue;
             }
-            match classify(rel) {
+            let in_dr = dst_by_rel.get(rel).is_some_and(|d| same_object(m, d));
+            let class = classify(rel);
+            if matches!(class, KeyClass::Object | KeyClass::Artifact { .. }) {
+                if in_dr {
+                    summary.objects_already_in_dr += 1;
+                } else {
+                    to_copy.push(m);
+                }
+            }
+            match class {
                 KeyClass::Temporary => summary.temporary_skipped += 1,
                 KeyClass::DeltaLog { table, .. } => {
                     tables.insert(table);
                 }
-                KeyClass::Object => match dst_by_rel.get(rel) {
-                    Some(d) if same_object(m, d) => summary.objects_already_in_dr += 1,
-                    _ => to_copy.push(m),
-                },
+                KeyClass::Object => {}
+                KeyClass::Artifact { set } => later.push((rule, Unit::Artifacts, set)),
+                KeyClass::Stream { root, .. } | KeyClass::StreamBatchFile { root } => {
+                    later.push((rule, Unit::Stream, root));
+                }
+                KeyClass::FileSinkLog { root, .. } => later.push((rule, Unit::FileSink, root)),
             }
         }
         progress.add_total(to_copy.len() as u64 + tables.len() as u64);
@@ -125,16 +146,30 @@ pub async fn sync_all(ctx: &Context, progress: Arc<dyn Progress>) -> Result<Sync
             }
         }
     }
+    // After every table, so that a checkpoint's sinks are published: file sinks, then
+    // checkpoints, then artifact sets' manifests (their files are copied above).
+    later.sort_by(|a, b| (a.1, &a.0.name, &a.2).cmp(&(b.1, &b.0.name, &b.2)));
+    later.dedup_by(|a, b| a.0.name == b.0.name && a.1 == b.1 && a.2 == b.2);
+    progress.add_total(later.len() as u64);
+    for (rule, unit, root) in later {
+        let r = run_unit(ctx, rule, unit, &root, None).await;
+        progress.advance(1, &root);
+        match r {
+            Ok(UnitReport::Table(t)) => summary.tables.push(t),
+            Ok(UnitReport::Stream(s)) => summary.streams.push(s),
+            Ok(UnitReport::FileSink(f)) => summary.file_sinks.push(f),
+            Ok(UnitReport::Artifacts(a)) => summary.artifact_sets.push(a),
+            Err(e) => {
+                tracing::error!(rule = %rule.name, unit = %root, error = %e, "unit stopped");
+                summary
+                    .errors
+                    .push((rule.source.join(&root).to_string(), e.to_string()));
+            }
+        }
+    }
     summary
         .tables
         .sort_by(|a, b| (&a.rule, &a.table).cmp(&(&b.rule, &b.table)));
     summary.errors.sort();
     Ok(summary)
-}
-
-/// Same size, and same entity tag where the tags are comparable (both single-part MD5s).
-fn same_object(src: &ObjectMeta, dst: &ObjectMeta) -> bool {
-    let comparable = |e: &Option<String>| e.as_deref().is_some_and(|e| !e.contains('-'));
-    src.size == dst.size
-        && (!comparable(&src.etag) || !comparable(&dst.etag) || src.etag == dst.etag)
 }

@@ -11,7 +11,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use crate::classify::{KeyClass, classify};
-use crate::config::Rule;
+use crate::config::{Config, Rule};
 use crate::delta::{LOG_DIR, LogContents, LogFile, RefKind, parse_ndjson};
 use crate::error::{Error, Result};
 use crate::ordered::TableSync;
@@ -21,6 +21,8 @@ use crate::tablelog::{LAST_CHECKPOINT, LogListing, last_checkpoint_version};
 /// The verdict on one table.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct TableVerdict {
+    /// `table` or `stream`.
+    pub unit: String,
     pub rule: String,
     pub table: String,
     pub source_version: Option<u64>,
@@ -43,16 +45,31 @@ impl TableVerdict {
     }
 }
 
-/// Verifies every Delta table of a rule (tables found at the source or in DR).
-pub async fn verify_rule(stores: &Stores, rule: &Rule) -> Result<Vec<TableVerdict>> {
+/// Verifies every Delta table and streaming checkpoint of a rule (found at the source or in
+/// DR). `config` holds every rule: a checkpoint's sink may be under another.
+pub async fn verify_rule(
+    stores: &Stores,
+    config: &Config,
+    rule: &Rule,
+) -> Result<Vec<TableVerdict>> {
     let mut tables = BTreeSet::new();
+    let mut streams = BTreeSet::new();
     for (root, metas) in [
         (&rule.source, stores.list(&rule.source).await?),
         (&rule.destination, stores.list(&rule.destination).await?),
     ] {
         for m in metas {
-            if let KeyClass::DeltaLog { table, .. } = classify(&m.key[root.key.len()..]) {
-                tables.insert(table);
+            match classify(&m.key[root.key.len()..]) {
+                KeyClass::DeltaLog { table, .. } => {
+                    tables.insert(table);
+                }
+                KeyClass::Stream { root, .. } | KeyClass::StreamBatchFile { root } => {
+                    streams.insert(root);
+                }
+                KeyClass::Object
+                | KeyClass::FileSinkLog { .. }
+                | KeyClass::Artifact { .. }
+                | KeyClass::Temporary => {}
             }
         }
     }
@@ -60,6 +77,18 @@ pub async fn verify_rule(stores: &Stores, rule: &Rule) -> Result<Vec<TableVerdic
     let cache = LogCache::default();
     for t in tables {
         out.push(verify_table_cached(stores, rule, &t, &cache).await?);
+    }
+    for s in streams {
+        let sync = crate::stream::sync::StreamSync {
+            stores,
+            config,
+            rule,
+            root: &s,
+            concurrency: 8,
+            deadline: None,
+            readonly: true,
+        };
+        out.push(sync.verify().await?);
     }
     Ok(out)
 }
@@ -116,6 +145,7 @@ pub async fn verify_table_cached(
     };
     let (src_log, dst_log) = (sync.source_log(), sync.dr_log());
     let mut v = TableVerdict {
+        unit: "table".into(),
         rule: rule.name.clone(),
         table: table.to_string(),
         ..TableVerdict::default()

@@ -42,6 +42,8 @@ pub struct LogContents {
     pub features: BTreeSet<String>,
     /// `txn` actions: (appId, version).
     pub txns: Vec<(String, i64)>,
+    /// `metaData.id`, the table's identity, when a `metaData` action is there.
+    pub metadata_id: Option<String>,
     /// Number of actions read.
     pub actions: usize,
 }
@@ -59,6 +61,7 @@ impl LogContents {
         self.external.extend(other.external);
         self.features.extend(other.features);
         self.txns.extend(other.txns);
+        self.metadata_id = other.metadata_id.or(self.metadata_id.take());
         self.actions += other.actions;
     }
 
@@ -97,6 +100,11 @@ impl LogContents {
                             self.features
                                 .extend(list.iter().filter_map(Value::as_str).map(str::to_owned));
                         }
+                    }
+                }
+                "metaData" => {
+                    if let Some(id) = body.get("id").and_then(Value::as_str) {
+                        self.metadata_id = Some(id.to_owned());
                     }
                 }
                 "txn" => {

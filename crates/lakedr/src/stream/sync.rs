@@ -1,0 +1,701 @@
+//! The ordered stage of a streaming checkpoint: bring its DR copy up to date without it ever
+//! being ahead of what a restart from DR needs.
+//!
+//! For each batch N, in ascending order, from the one after DR's newest `commits/N`:
+//!
+//! 1. `metadata` first (a checkpoint without it restarts as a new query, with a new id);
+//! 2. the source logs of batches up to N, every state file that loads state version N + 1
+//!    ([`super::state`]), the operators' metadata and schemas, and `offsets/N - 1` (a restart
+//!    reads it beside the newest);
+//! 3. then `offsets/N`, then `commits/N`, and only when:
+//!    * every Delta table the batch reads (by `reservoirId` in `offsets/N`) has, in DR, the
+//!      version the batch read (see [`super::Offsets::delta_sources`]);
+//!    * every DR table written with the query's app id (its Delta sink: found in the index the
+//!      table stage keeps, or declared in `[[stream]]`) has a `txn` of version >= N;
+//!    * a declared file sink has `_spark_metadata/N` in DR.
+//!
+//! A batch whose gate is not open is left for later: the run stops there, says what it waits
+//! for, and (for a sink) registers itself to be run again when the sink publishes. A batch whose
+//! files are gone at the source (purged) is skipped when a later batch can be published whole.
+//! The latest uncommitted `offsets/N + 1` is not copied: a restart from DR plans it afresh.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use futures::{StreamExt, TryStreamExt};
+use serde::Serialize;
+
+use super::state::{self, Need, StateFile, StoreDir};
+use super::{Commit, Offsets, StreamFile};
+use crate::config::{Config, Rule, StreamDecl};
+use crate::error::{Error, Result};
+use crate::index::{self, WaitEntry};
+use crate::store::{CopySource, ObjectMeta, ObjectUrl, Stores, same_object};
+use crate::tablelog::{LAST_CHECKPOINT, TableLog, last_checkpoint_version};
+use crate::verify::TableVerdict;
+
+/// What one run did to one checkpoint.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct StreamReport {
+    /// Checkpoint root relative to the rule source.
+    pub checkpoint: String,
+    pub rule: String,
+    pub query_id: Option<String>,
+    /// Newest `commits/N` at the source and in DR (before and after the run).
+    pub source_batch: Option<u64>,
+    pub dr_batch_before: Option<u64>,
+    pub dr_batch: Option<u64>,
+    pub batches_published: u64,
+    pub files_copied: u64,
+    /// What the next batch waits for, when it waits.
+    pub waiting: Option<String>,
+    pub complete: bool,
+    pub warnings: Vec<String>,
+    /// Checkpoints to run again (the table stage wakes the ones waiting for it).
+    #[serde(skip)]
+    pub wake: Vec<WaitEntry>,
+}
+
+/// One checkpoint of one rule.
+#[derive(Debug)]
+pub struct StreamSync<'a> {
+    pub stores: &'a Stores,
+    /// Every rule (sinks and sources may be under other rules), and the declared streams.
+    pub config: &'a Config,
+    pub rule: &'a Rule,
+    /// Checkpoint root relative to the rule source, `""` or ending in `/`.
+    pub root: &'a str,
+    pub concurrency: usize,
+    pub deadline: Option<Instant>,
+    /// Look only: register no wait with a sink (verify).
+    pub readonly: bool,
+}
+
+/// The checkpoint's files, by name relative to its root.
+type Listing = BTreeMap<String, ObjectMeta>;
+
+/// The outcome of the gates and files of one batch.
+enum Batch {
+    /// Everything it needs, in copy order (the logs last).
+    Ready(Vec<String>),
+    /// A gate is not open yet.
+    Waiting(String),
+    /// A file it needs is gone at the source.
+    Missing(String),
+}
+
+impl StreamSync<'_> {
+    fn src(&self, rel: &str) -> ObjectUrl {
+        self.rule.src_url(&format!("{}{rel}", self.root))
+    }
+
+    fn dst(&self, rel: &str) -> ObjectUrl {
+        self.rule.dr_url(&format!("{}{rel}", self.root))
+    }
+
+    fn name(&self) -> String {
+        self.src("").to_string()
+    }
+
+    async fn listing(&self, root: ObjectUrl) -> Result<Listing> {
+        Ok(self
+            .stores
+            .list(&root)
+            .await?
+            .into_iter()
+            .map(|m| (m.key[root.key.len()..].to_string(), m))
+            .collect())
+    }
+
+    /// The batches with a `commits/N` (or, `commits: false`, an `offsets/N`).
+    fn batches(l: &Listing, commits: bool) -> BTreeSet<u64> {
+        l.keys()
+            .filter_map(|k| match super::split(k)? {
+                ("", StreamFile::Commit(n)) if commits => Some(n),
+                ("", StreamFile::Offsets(n)) if !commits => Some(n),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The declaration of this checkpoint in `[[stream]]`, if any.
+    fn declared(&self) -> Option<&StreamDecl> {
+        let me = self.src("");
+        self.config.streams.iter().find(|s| s.checkpoint == me)
+    }
+
+    async fn get(&self, rel: &str, batch: u64) -> Result<bytes::Bytes> {
+        match self.stores.get(&self.src(rel)).await {
+            Ok(g) => Ok(g.body),
+            Err(Error::NotFound { .. }) => Err(Error::MissingSourceFile {
+                table: self.name(),
+                version: batch,
+                key: self.src(rel).key,
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn invalid(&self, rel: &str, batch: u64, message: String) -> Error {
+        Error::InvalidLogFile {
+            table: self.name(),
+            version: batch,
+            key: self.src(rel).key,
+            message,
+        }
+    }
+
+    /// Runs the ordered publication of the checkpoint.
+    pub async fn run(&self) -> Result<StreamReport> {
+        let mut report = StreamReport {
+            checkpoint: self.root.to_string(),
+            rule: self.rule.name.clone(),
+            complete: true,
+            ..StreamReport::default()
+        };
+        let src = self.listing(self.src("")).await?;
+        let mut dst = self.listing(self.dst("")).await?;
+        let commits = Self::batches(&src, true);
+        let dr_commits = Self::batches(&dst, true);
+        report.source_batch = commits.last().copied();
+        report.dr_batch_before = dr_commits.last().copied();
+        report.dr_batch = report.dr_batch_before;
+        let Some(meta) = src.get("metadata") else {
+            if !commits.is_empty() || !Self::batches(&src, false).is_empty() {
+                report.waiting = Some("metadata is not at the source yet".into());
+            }
+            return Ok(report);
+        };
+        let query = super::query_id(&self.get("metadata", 0).await?)
+            .map_err(|m| self.invalid("metadata", 0, m))?;
+        report.query_id = Some(query.clone());
+        match dst.get("metadata") {
+            None => {
+                self.copy("metadata", meta.size, &mut dst).await?;
+                report.files_copied += 1;
+                report.files_copied += self
+                    .ensure(&crcs(&["metadata"], &src), &src, &mut dst)
+                    .await?;
+            }
+            Some(d) if !same_object(meta, d) => {
+                // A checkpoint deleted and started again under the same path: DR keeps the old
+                // query's, which a restart would mistake for the new one.
+                return Err(Error::Diverged {
+                    table: self.name(),
+                    version: 0,
+                    key: self.dst("metadata").key,
+                });
+            }
+            Some(_) => {}
+        }
+        let Some(&latest) = commits.last() else {
+            return Ok(report);
+        };
+        let from = match dr_commits.last() {
+            Some(d) => d + 1,
+            None => *commits.first().unwrap_or(&0),
+        };
+        let mut parsed: BTreeMap<u64, Commit> = BTreeMap::new();
+        for n in commits.range(from..).copied() {
+            if self.deadline.is_some_and(|d| Instant::now() >= d) {
+                report.complete = false;
+                break;
+            }
+            match self
+                .batch(n, &query, &src, &mut parsed, &mut report)
+                .await?
+            {
+                Batch::Ready(files) => {
+                    report.files_copied += self.ensure(&files, &src, &mut dst).await?;
+                    report.files_copied += self.ensure(&crcs(&files, &src), &src, &mut dst).await?;
+                    for log in [format!("offsets/{n}"), format!("commits/{n}")] {
+                        let size = src.get(&log).map(|m| m.size).unwrap_or_default();
+                        match dst.get(&log) {
+                            Some(d) if src.get(&log).is_some_and(|s| !same_object(s, d)) => {
+                                return Err(Error::Diverged {
+                                    table: self.name(),
+                                    version: n,
+                                    key: self.dst(&log).key,
+                                });
+                            }
+                            Some(_) => {}
+                            None => {
+                                self.copy(&log, size, &mut dst).await?;
+                                report.files_copied += 1;
+                            }
+                        }
+                        // A checksum sibling after its file: never one without the other's bytes.
+                        report.files_copied +=
+                            self.ensure(&crcs(&[&log], &src), &src, &mut dst).await?;
+                    }
+                    report.batches_published += 1;
+                    report.dr_batch = Some(n);
+                    tracing::info!(checkpoint = %self.name(), batch = n, "published commit");
+                }
+                Batch::Waiting(why) => {
+                    report.waiting = Some(why);
+                    break;
+                }
+                Batch::Missing(key) if n < latest => {
+                    report.warnings.push(format!(
+                        "batch {n}: {key} is gone at the source; DR continues from a later batch"
+                    ));
+                }
+                Batch::Missing(key) => {
+                    return Err(Error::MissingSourceFile {
+                        table: self.name(),
+                        version: n,
+                        key: self.src(&key).key,
+                    });
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Invariant 3 on the DR copy: its newest `commits/N` has `offsets/N` (and `offsets/N - 1`),
+    /// the state files that load version N + 1, the same `metadata` as the source, and is not
+    /// ahead of the query's Delta sinks and sources in DR; plus the lag, and what the next batch
+    /// waits for.
+    pub async fn verify(&self) -> Result<TableVerdict> {
+        let mut v = TableVerdict {
+            unit: "stream".into(),
+            rule: self.rule.name.clone(),
+            table: self.root.to_string(),
+            ..TableVerdict::default()
+        };
+        let src = self.listing(self.src("")).await?;
+        let dst = self.listing(self.dst("")).await?;
+        let (commits, dr_commits) = (Self::batches(&src, true), Self::batches(&dst, true));
+        v.source_version = commits.last().copied();
+        v.dr_version = dr_commits.last().copied();
+        v.lag_versions = match (v.source_version, v.dr_version) {
+            (Some(s), Some(d)) => s.saturating_sub(d),
+            (Some(s), None) => s + 1,
+            _ => 0,
+        };
+        for n in &dr_commits {
+            if !dst.contains_key(&format!("offsets/{n}")) {
+                v.problems
+                    .push(format!("commits/{n} is in DR without offsets/{n}"));
+            }
+        }
+        if let Some(&d) = dr_commits.last() {
+            match (src.get("metadata"), dst.get("metadata")) {
+                (_, None) => v
+                    .problems
+                    .push(format!("commits/{d} is in DR without metadata")),
+                (Some(s), Some(m)) if !same_object(s, m) => v
+                    .problems
+                    .push("metadata in DR is not the source's (another query id)".into()),
+                _ => {}
+            }
+            if d > 0
+                && src.contains_key(&format!("offsets/{}", d - 1))
+                && !dst.contains_key(&format!("offsets/{}", d - 1))
+            {
+                v.problems.push(format!(
+                    "commits/{d} is in DR without offsets/{}, which a restart reads",
+                    d - 1
+                ));
+            }
+            // What DR's own files load: the state of version d + 1, named by DR's own commits.
+            let mut stores_of: BTreeMap<StoreDir, Vec<StateFile>> = BTreeMap::new();
+            for k in dst.keys() {
+                if let Some((dir, f)) = state::parse(k) {
+                    stores_of.entry(dir).or_default().push(f);
+                }
+            }
+            let mut parsed = BTreeMap::new();
+            for (dir, files) in &stores_of {
+                let r = loop {
+                    match state::required(dir, files, d + 1, &parsed) {
+                        Ok(r) => break Ok(r),
+                        Err(Need::Commit(c)) => {
+                            match self.stores.get(&self.dst(&format!("commits/{c}"))).await {
+                                Ok(g) => {
+                                    parsed.insert(c, Commit::parse(&g.body).unwrap_or_default());
+                                }
+                                Err(Error::NotFound { .. }) => break Err(format!("commits/{c}")),
+                                Err(e) => return Err(e),
+                            }
+                        }
+                        Err(Need::Missing(k)) => break Err(k),
+                    }
+                };
+                if let Err(k) = r {
+                    v.problems.push(format!(
+                        "commits/{d} is in DR but {k}, which a restart after it needs, is not"
+                    ));
+                }
+            }
+            if let Some(q) = src
+                .get("metadata")
+                .and(self.stores.get(&self.src("metadata")).await.ok())
+                .and_then(|g| super::query_id(&g.body).ok())
+            {
+                let mut none = StreamReport::default();
+                if let Some(why) = self.sink_gate(d, &q, &mut none).await? {
+                    v.problems
+                        .push(format!("commits/{d} is ahead of its sink: {why}"));
+                }
+                v.warnings.extend(none.warnings);
+            }
+            if let Ok(g) = self.stores.get(&self.dst(&format!("offsets/{d}"))).await
+                && let Ok(o) = Offsets::parse(&g.body)
+            {
+                for need in o.delta_sources() {
+                    let at =
+                        match index::table_with_id(self.stores, self.config, &need.reservoir_id)
+                            .await?
+                        {
+                            Some(t) => match self.config.rule_named(&t.rule) {
+                                Some(r) => dr_latest(self.stores, &r.dr_url(&t.table)).await?,
+                                None => None,
+                            },
+                            None => None,
+                        };
+                    if at.is_none_or(|a| a < need.version) {
+                        v.problems.push(format!(
+                            "commits/{d} read version {} of the Delta table {}, which DR does not have",
+                            need.version, need.reservoir_id
+                        ));
+                    }
+                }
+            }
+        }
+        // A file source's log names the primary's paths: a restart elsewhere fails.
+        if let Some(k) = src
+            .keys()
+            .filter(|k| super::source_log_batch(k).is_some())
+            .next_back()
+            && let Ok(g) = self.stores.get(&self.src(k)).await
+            && String::from_utf8_lossy(&g.body).contains("\"path\":")
+        {
+            v.warnings.push(
+                "not portable: a file source's log names the primary's paths (a restart from DR \
+                 works only with the input at the same path); prefer Delta sources"
+                    .into(),
+            );
+        }
+        if v.lag_versions > 0 && v.problems.is_empty() {
+            let next = v
+                .dr_version
+                .map_or(*commits.first().unwrap_or(&0), |d| d + 1);
+            let mut parsed = BTreeMap::new();
+            let mut scratch = StreamReport::default();
+            let query = match self.stores.get(&self.src("metadata")).await {
+                Ok(g) => super::query_id(&g.body).unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            v.blocked = match self
+                .batch(next, &query, &src, &mut parsed, &mut scratch)
+                .await?
+            {
+                Batch::Ready(_) => None,
+                Batch::Waiting(why) => Some(why),
+                Batch::Missing(k) if Some(next) < v.source_version => Some(format!(
+                    "batch {next}: {k} is gone at the source (a later batch may be published instead)"
+                )),
+                Batch::Missing(k) => Some(format!("batch {next}: {k} is missing at the source")),
+            };
+        }
+        Ok(v)
+    }
+
+    /// The gates and files of batch `n`.
+    async fn batch(
+        &self,
+        n: u64,
+        query: &str,
+        src: &Listing,
+        parsed: &mut BTreeMap<u64, Commit>,
+        report: &mut StreamReport,
+    ) -> Result<Batch> {
+        let offsets_name = format!("offsets/{n}");
+        if !src.contains_key(&offsets_name) {
+            return Ok(Batch::Missing(offsets_name));
+        }
+        let offsets = Offsets::parse(&self.get(&offsets_name, n).await?)
+            .map_err(|m| self.invalid(&offsets_name, n, m))?;
+        // The Delta tables it read: in DR at the version it read.
+        for need in offsets.delta_sources() {
+            let Some(t) =
+                index::table_with_id(self.stores, self.config, &need.reservoir_id).await?
+            else {
+                return Ok(Batch::Waiting(format!(
+                    "batch {n} reads the Delta table with id {}, which is not in DR yet",
+                    need.reservoir_id
+                )));
+            };
+            let Some(rule) = self.config.rule_named(&t.rule) else {
+                continue;
+            };
+            let at = dr_latest(self.stores, &rule.dr_url(&t.table)).await?;
+            if at.is_none_or(|v| v < need.version) {
+                return Ok(Batch::Waiting(format!(
+                    "batch {n} read version {} of {}, which DR has up to {}",
+                    need.version,
+                    rule.src_url(&t.table),
+                    at.map_or("no version".into(), |v| format!("version {v}"))
+                )));
+            }
+        }
+        if let Some(why) = self.sink_gate(n, query, report).await? {
+            return Ok(Batch::Waiting(why));
+        }
+        if let Some(why) = self.file_sink_gate(n).await? {
+            return Ok(Batch::Waiting(why));
+        }
+        // The files a restart after batch n needs.
+        let mut files: Vec<String> = Vec::new();
+        let mut stores_of: BTreeMap<StoreDir, Vec<StateFile>> = BTreeMap::new();
+        for k in src.keys() {
+            if super::source_log_batch(k).is_some_and(|b| b <= n) {
+                files.push(k.clone());
+            }
+            // The operators' metadata and the stores' schemas go too (a restart rewrites them
+            // when absent, but a copy that lacks them is not the source's).
+            let hidden = k.rsplit('/').next().is_some_and(|n| n.starts_with('.'));
+            let described = k.starts_with("state/") && k.contains("/_metadata/") && !hidden;
+            if described {
+                files.push(k.clone());
+            }
+            if let Some((dir, f)) = state::parse(k) {
+                stores_of.entry(dir).or_default().push(f);
+            }
+        }
+        for (dir, dir_files) in &stores_of {
+            let needed = loop {
+                match state::required(dir, dir_files, n + 1, parsed) {
+                    Ok(r) => break r,
+                    Err(Need::Commit(c)) => {
+                        let name = format!("commits/{c}");
+                        if !src.contains_key(&name) {
+                            return Ok(Batch::Missing(name));
+                        }
+                        let c_body = self.get(&name, c).await?;
+                        let commit =
+                            Commit::parse(&c_body).map_err(|m| self.invalid(&name, c, m))?;
+                        parsed.insert(c, commit);
+                    }
+                    Err(Need::Missing(k)) => return Ok(Batch::Missing(k)),
+                }
+            };
+            for zip in &needed.zips {
+                let body = self.get(zip, n).await?;
+                let listed = super::zip::entry(&body, "metadata")
+                    .and_then(|m| state::snapshot_files(&m))
+                    .map_err(|m| self.invalid(zip, n, m))?;
+                for f in listed {
+                    let k = format!("{}{f}", dir.prefix());
+                    if !src.contains_key(&k) {
+                        return Ok(Batch::Missing(k));
+                    }
+                    files.push(k);
+                }
+            }
+            files.extend(needed.files);
+        }
+        for f in &files {
+            if !src.contains_key(f) {
+                return Ok(Batch::Missing(f.clone()));
+            }
+        }
+        if n > 0 && src.contains_key(&format!("offsets/{}", n - 1)) {
+            files.push(format!("offsets/{}", n - 1));
+        }
+        files.sort();
+        files.dedup();
+        Ok(Batch::Ready(files))
+    }
+
+    /// The query's Delta sinks in DR must hold its `txn` of version >= `n`.
+    async fn sink_gate(
+        &self,
+        n: u64,
+        query: &str,
+        report: &mut StreamReport,
+    ) -> Result<Option<String>> {
+        let decl = self.declared();
+        let app = decl
+            .and_then(|d| d.sink_app_id.clone())
+            .unwrap_or_else(|| query.to_string());
+        let (rule, table, entries) = match decl.and_then(|d| d.sink_table.as_ref()) {
+            Some(sink) => {
+                let Some((rule, rel)) = self.config.rule_for(sink) else {
+                    return Ok(Some(format!(
+                        "the declared sink {sink} is under no replication rule"
+                    )));
+                };
+                let e = index::txn_in(self.stores, rule, rel, &app).await?;
+                (
+                    Some(rule),
+                    Some(rel.to_string()),
+                    e.into_iter().collect::<Vec<_>>(),
+                )
+            }
+            None => (
+                None,
+                None,
+                index::txns_of(self.stores, self.config, &app).await?,
+            ),
+        };
+        if entries.is_empty() && rule.is_none() {
+            if !report.warnings.iter().any(|w| w.contains("no Delta sink")) {
+                report.warnings.push(format!(
+                    "no Delta sink with app id {app} is in DR: commits are published without a sink \
+                     gate (declare the sink in [[stream]] if the query writes a Delta table)"
+                ));
+            }
+            return Ok(None);
+        }
+        let behind = entries
+            .iter()
+            .filter(|e| i64::try_from(n).is_ok_and(|n| e.version < n))
+            .map(|e| (e.rule.clone(), e.table.clone(), Some(e.version)))
+            .chain(
+                rule.filter(|_| entries.is_empty())
+                    .map(|r| (r.name.clone(), table.clone().unwrap_or_default(), None)),
+            )
+            .next();
+        let Some((sink_rule, sink_table, version)) = behind else {
+            return Ok(None);
+        };
+        // Be woken when the sink publishes: registered first, then looked at again, so a
+        // sink that publishes meanwhile is not missed.
+        let wait = WaitEntry {
+            rule: self.rule.name.clone(),
+            root: self.root.to_string(),
+            app_id: app.clone(),
+            batch: n,
+        };
+        if let Some(r) = self
+            .config
+            .rule_named(&sink_rule)
+            .filter(|_| !self.readonly)
+        {
+            index::wait_for(self.stores, r, &wait).await?;
+            if let Some(e) = index::txn_in(self.stores, r, &sink_table, &app).await?
+                && i64::try_from(n).is_ok_and(|n| e.version >= n)
+            {
+                return Ok(None);
+            }
+        }
+        let where_ = self
+            .config
+            .rule_named(&sink_rule)
+            .map_or(sink_table.clone(), |r| r.src_url(&sink_table).to_string());
+        Ok(Some(format!(
+            "waiting for table {where_} at txn {n} of app id {app} (DR has {})",
+            version.map_or("none".into(), |v| v.to_string())
+        )))
+    }
+
+    /// A declared file sink must have `_spark_metadata/n` in DR.
+    async fn file_sink_gate(&self, n: u64) -> Result<Option<String>> {
+        let Some(sink) = self.declared().and_then(|d| d.file_sink.as_ref()) else {
+            return Ok(None);
+        };
+        let Some((rule, rel)) = self.config.rule_for(sink) else {
+            return Ok(Some(format!(
+                "the declared file sink {sink} is under no replication rule"
+            )));
+        };
+        for name in [format!("{n}"), format!("{n}.compact")] {
+            let url = rule.dr_url(&format!("{rel}_spark_metadata/{name}"));
+            if self.stores.head(&url).await?.is_some() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(format!(
+            "waiting for the file sink {sink}: _spark_metadata/{n} is not in DR yet"
+        )))
+    }
+
+    /// Copies `files` (names under the root) that DR lacks or holds with other bytes.
+    async fn ensure(&self, files: &[String], src: &Listing, dst: &mut Listing) -> Result<u64> {
+        let todo: Vec<(&String, &ObjectMeta)> = files
+            .iter()
+            .filter_map(|f| src.get(f).map(|m| (f, m)))
+            .filter(|(f, m)| dst.get(*f).is_none_or(|d| !same_object(m, d)))
+            .collect();
+        let copied: Vec<(String, ObjectMeta)> =
+            futures::stream::iter(todo.into_iter().map(|(f, m)| async move {
+                let source = CopySource {
+                    url: self.src(f),
+                    version_id: None,
+                    etag: m.etag.clone(),
+                    size: Some(m.size),
+                };
+                match self.stores.copy(&source, &self.dst(f)).await {
+                    Ok(()) => Ok((f.clone(), m.clone())),
+                    Err(Error::NotFound { .. } | Error::PreconditionFailed { .. }) => {
+                        Err(Error::MissingSourceFile {
+                            table: self.name(),
+                            version: 0,
+                            key: self.src(f).key,
+                        })
+                    }
+                    Err(e) => Err(e),
+                }
+            }))
+            .buffer_unordered(self.concurrency.max(1))
+            .try_collect()
+            .await?;
+        let n = copied.len() as u64;
+        dst.extend(copied);
+        Ok(n)
+    }
+
+    async fn copy(&self, rel: &str, size: u64, dst: &mut Listing) -> Result<()> {
+        let source = CopySource {
+            size: Some(size),
+            ..CopySource::latest(self.src(rel))
+        };
+        match self.stores.copy(&source, &self.dst(rel)).await {
+            Ok(()) => {}
+            Err(Error::NotFound { .. }) => {
+                return Err(Error::MissingSourceFile {
+                    table: self.name(),
+                    version: 0,
+                    key: self.src(rel).key,
+                });
+            }
+            Err(e) => return Err(e),
+        }
+        dst.insert(
+            rel.to_string(),
+            ObjectMeta {
+                key: self.dst(rel).key,
+                size,
+                ..ObjectMeta::default()
+            },
+        );
+        Ok(())
+    }
+}
+
+/// The checksum siblings (`.<name>.crc`) the source has of `files`.
+fn crcs<S: AsRef<str>>(files: &[S], src: &Listing) -> Vec<String> {
+    files
+        .iter()
+        .map(|f| super::crc_of(f.as_ref()))
+        .filter(|c| src.contains_key(c))
+        .collect()
+}
+
+/// The newest version of a DR table (from its newest checkpoint on).
+async fn dr_latest(stores: &Stores, table: &ObjectUrl) -> Result<Option<u64>> {
+    let log = TableLog::new(stores, table.clone(), table.to_string());
+    let from = match stores.get(&log.url(LAST_CHECKPOINT)).await {
+        Ok(g) => last_checkpoint_version(&g.body),
+        Err(Error::NotFound { .. }) => None,
+        Err(e) => return Err(e),
+    };
+    let mut listing = log.list_from(from).await?;
+    if from.is_some() && listing.latest().is_none() {
+        listing = log.list_from(None).await?;
+    }
+    Ok(listing.latest())
+}
