@@ -324,3 +324,129 @@ async fn objects_under(dest: &Destination, m: &Manifest, prefix: &str) -> Vec<Va
     }
     out
 }
+
+/// Invariant 4 on real MLflow 3 models: the MLflow client logs pyfunc models (their weights an
+/// artifact file read at load) to the source bucket, the replicator copies them from the S3
+/// events and keeps each set's DR manifest; the MLflow client then loads every complete version
+/// **from the DR bucket** and predicts what it predicts from the primary. A version one of whose
+/// files has not reached DR is reported incomplete, by the data plane's manifest and by the
+/// control-plane export's check, and does not load from DR; once the file arrives, it is both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_load_from_dr_once_their_manifest_says_complete() {
+    use lakedr_tests::rig::{DR, PREFIX, Rig, SRC};
+    let rules = format!(
+        "[[rule]]\nname = \"lake\"\nsource = \"s3://{SRC}/{PREFIX}\"\ndestination = \"s3://{DR}/{PREFIX}\"\n\n\
+         [[rule]]\nname = \"models\"\nsource = \"s3://{SRC}/mlflow/\"\ndestination = \"s3://{DR}/mlflow/\"\n"
+    );
+    let mut rig = Rig::with_config(7, None, &rules, "").await;
+    let mlflow = Mlflow::start(&rig.moto, SRC);
+    let logged = mlflow.client(&json!([
+        ["log-pyfunc", "/Shared/churn", "churn", 0.5, 3.0],
+        ["log-pyfunc", "/Shared/churn", "churn", -1.0, 2.0],
+    ]));
+    let half = mlflow.client(&json!([[
+        "log-pyfunc",
+        "/Shared/fraud",
+        "fraud",
+        7.0,
+        -0.5
+    ]]))[0]
+        .clone();
+    // The weights of `fraud` v1 lag: their event is held back.
+    let half_root = half["artifact_uri"]
+        .as_str()
+        .unwrap()
+        .strip_prefix(&format!("s3://{SRC}/"))
+        .unwrap();
+    let weights_key = format!("{}/artifacts/weights.json", half_root.trim_end_matches('/'));
+    let held_key = weights_key.clone();
+    assert_eq!(
+        rig.withhold(move |u| u.key == held_key).await,
+        1,
+        "{weights_key}"
+    );
+    rig.settle(&[]).await;
+
+    let xs = json!([0.0, 1.0, 2.5]);
+    let dr_uri = |uri: &str| uri.replacen(&format!("s3://{SRC}/"), &format!("s3://{DR}/"), 1);
+    let arts = ArtifactLocations::new(rig.clean.clone(), &rig.ctx.config, None);
+    let manifest = |uri: &str| {
+        let rule = &rig.ctx.config.rules[1];
+        let rel = uri
+            .strip_prefix(&format!("s3://{SRC}/mlflow/"))
+            .unwrap()
+            .trim_end_matches('/')
+            .to_string()
+            + "/x";
+        let set = lakedr::artifacts::set_of(&rel).unwrap().to_string();
+        lakedr::artifacts::manifest_url(rule, &set)
+    };
+    for v in &logged {
+        let uri = v["artifact_uri"].as_str().unwrap();
+        let m: lakedr::artifacts::Manifest =
+            serde_json::from_slice(&rig.clean.get(&manifest(uri)).await.unwrap().body).unwrap();
+        assert!(
+            m.complete && m.missing.is_empty() && m.files.len() >= 5,
+            "{m:?}"
+        );
+        let verdict = arts
+            .check_version(&json!({"status": "READY"}), uri)
+            .await
+            .unwrap();
+        assert_eq!(
+            (&verdict["by"], &verdict["complete"]),
+            (&json!("manifest"), &json!(true)),
+            "{verdict}"
+        );
+        let answers = mlflow.client(&json!([["predict", uri, xs], ["predict", dr_uri(uri), xs]]));
+        assert!(answers[0]["predictions"].is_array(), "{answers:?}");
+        assert_eq!(
+            answers[1], answers[0],
+            "{uri}: the DR copy predicts otherwise"
+        );
+    }
+    // Two versions of one model predict differently: the comparison can tell them apart.
+    let p = |v: &Value| mlflow.client(&json!([["predict", v["artifact_uri"], xs]]))[0].clone();
+    assert_ne!(p(&logged[0]), p(&logged[1]));
+
+    // The half-copied version.
+    let uri = half["artifact_uri"].as_str().unwrap();
+    let m: lakedr::artifacts::Manifest =
+        serde_json::from_slice(&rig.clean.get(&manifest(uri)).await.unwrap().body).unwrap();
+    assert!(!m.complete, "{m:?}");
+    assert!(
+        m.missing
+            .iter()
+            .any(|k| k.ends_with("artifacts/weights.json")),
+        "{m:?}"
+    );
+    let verdict = arts
+        .check_version(&json!({"status": "READY"}), uri)
+        .await
+        .unwrap();
+    assert_eq!(verdict["complete"], json!(false), "{verdict}");
+    assert_eq!(
+        verdict["missing"],
+        json!(["artifacts/weights.json"]),
+        "{verdict}"
+    );
+    let from_dr = mlflow.client(&json!([["predict", dr_uri(uri), xs]]));
+    assert!(
+        from_dr[0]["error"].is_string(),
+        "an incomplete copy loaded: {from_dr:?}"
+    );
+
+    rig.deliver_withheld();
+    rig.settle(&[]).await;
+    let verdict = arts
+        .check_version(&json!({"status": "READY"}), uri)
+        .await
+        .unwrap();
+    assert_eq!(verdict["complete"], json!(true), "{verdict}");
+    let answers = mlflow.client(&json!([["predict", uri, xs], ["predict", dr_uri(uri), xs]]));
+    assert!(answers[0]["predictions"].is_array(), "{answers:?}");
+    assert_eq!(answers[1], answers[0]);
+    for url in [rig.ordered_dlq_url.clone(), rig.dlq_url.clone()] {
+        assert!(rig.dead_letters(&url).await.is_empty());
+    }
+}

@@ -93,6 +93,8 @@ pub struct Rig {
     pub faults: Option<Arc<FaultyStore<S3Store>>>,
     rng: StdRng,
     pending: Vec<String>,
+    /// Events taken out of the pool by [`Rig::withhold`].
+    withheld: Vec<String>,
     /// Checkpoints checked after every delivery under them.
     streams: Vec<StreamCase>,
     oracle: Oracle,
@@ -238,6 +240,7 @@ impl Rig {
             faults,
             rng: StdRng::seed_from_u64(seed),
             pending: Vec::new(),
+            withheld: Vec::new(),
             streams: Vec::new(),
             oracle: Oracle::start(),
             checked: BTreeMap::new(),
@@ -284,6 +287,29 @@ impl Rig {
             self.pending.push(m.body().unwrap().to_string());
         }
         self.spent("collect", t);
+    }
+
+    /// Takes the pending events naming a key `which` matches out of the pool (an object whose
+    /// replication lags); [`Self::deliver_withheld`] puts them back. How many were taken.
+    pub async fn withhold(&mut self, which: impl Fn(&ObjectUrl) -> bool) -> usize {
+        self.collect().await;
+        let (aside, keep): (Vec<String>, Vec<String>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|body| {
+                let v: Value = serde_json::from_str(body).unwrap();
+                lakedr::event::parse_object_events(None, &v)
+                    .unwrap()
+                    .iter()
+                    .any(|e| which(&e.url))
+            });
+        self.pending = keep;
+        self.withheld.extend(aside);
+        self.withheld.len()
+    }
+
+    /// Returns the withheld events to the pool.
+    pub fn deliver_withheld(&mut self) {
+        self.pending.append(&mut self.withheld);
     }
 
     /// Checks a checkpoint after every delivery under `case.prefix`.

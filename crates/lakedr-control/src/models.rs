@@ -120,7 +120,52 @@ impl ArtifactLocations {
                 .await
                 .map_err(|e| ApiError::Storage(format!("listing artifacts at {u}: {e}")))
         };
-        let (source_objs, dr_objs) = (listing(src.clone()).await?, listing(dr.clone()).await?);
+        let source_objs = listing(src.clone()).await?;
+        // The data plane keeps a manifest of each artifact set's DR copy, written after the
+        // files it lists: DR's side is read from it (one read instead of a listing); a set
+        // without one is listed. The source is always listed: a manifest written while the
+        // set was still arriving does not know its later files.
+        let mut dr_objs = None;
+        if let Some(set) = lakedr::artifacts::set_of(&format!("{rel}x")) {
+            let url = lakedr::artifacts::manifest_url(rule, set);
+            match stores.get(&url).await {
+                Ok(g) => {
+                    let m: lakedr::artifacts::Manifest =
+                        serde_json::from_slice(&g.body).map_err(|e| {
+                            ApiError::Storage(format!(
+                                "the artifact manifest {url} does not parse: {e}"
+                            ))
+                        })?;
+                    let set_dr = rule.dr_url(set);
+                    dr_objs = Some(
+                        m.files
+                            .into_iter()
+                            .map(|f| ObjectMeta {
+                                key: format!("{}{}", set_dr.key, f.key),
+                                size: f.size,
+                                etag: f.etag,
+                                ..ObjectMeta::default()
+                            })
+                            .collect::<Vec<_>>(),
+                    );
+                    out["by"] = json!("manifest");
+                    out["manifest"] = json!(url.to_string());
+                }
+                Err(lakedr::Error::NotFound { .. }) => {}
+                Err(e) => {
+                    return Err(ApiError::Storage(format!(
+                        "reading the artifact manifest {url}: {e}"
+                    )));
+                }
+            }
+        }
+        let dr_objs = match dr_objs {
+            Some(d) => d,
+            None => {
+                out["by"] = json!("listing");
+                listing(dr.clone()).await?
+            }
+        };
         let c = compare(
             &src,
             &source_objs,

@@ -45,8 +45,12 @@ pub struct Manifest {
 }
 
 /// The set an artifact key belongs to (relative to its rule), if it is in one:
-/// `<...>/<experiment id>/<run id>/artifacts/` (MLflow runs) or
-/// `<...>/models/<model id>/versions/<version id>/` (Unity Catalog model versions).
+/// * `<...>/<experiment id>/<run id>/artifacts/`: an MLflow run's artifacts;
+/// * `<...>/<experiment id>/models/m-<model id>/artifacts/`: an MLflow 3 logged model (what a
+///   registered version of it downloads);
+/// * `<...>/mlflow-registry/<version id>/models/<name>/`: a workspace registry version's copy
+///   (`dbfs:/databricks/mlflow-registry/...`);
+/// * `<...>/models/<model id>/versions/<version id>/`: a Unity Catalog model version.
 pub fn set_of(rel: &str) -> Option<&str> {
     let segs: Vec<&str> = rel.split('/').collect();
     let end = |i: usize| {
@@ -59,6 +63,23 @@ pub fn set_of(rel: &str) -> Option<&str> {
     for i in 0..segs.len().saturating_sub(1) {
         if segs[i] == "artifacts" && i >= 2 && hex32(segs[i - 1]) && digits(segs[i - 2]) {
             return Some(end(i));
+        }
+        let logged_model = |s: &str| s.strip_prefix("m-").is_some_and(hex32);
+        if segs[i] == "artifacts"
+            && i >= 3
+            && logged_model(segs[i - 1])
+            && segs[i - 2] == "models"
+            && digits(segs[i - 3])
+        {
+            return Some(end(i));
+        }
+        if segs[i] == "mlflow-registry"
+            && i + 3 < segs.len() - 1
+            && !segs[i + 1].is_empty()
+            && segs[i + 2] == "models"
+            && !segs[i + 3].is_empty()
+        {
+            return Some(end(i + 3));
         }
         if segs[i] == "versions"
             && i >= 2
@@ -172,10 +193,20 @@ mod tests {
             set_of("metastore/models/5f1a/versions/9c2e/model/MLmodel"),
             Some("metastore/models/5f1a/versions/9c2e/")
         );
+        assert_eq!(
+            set_of("mlflow/1/models/m-b8ed4f5defa34eb7b77b9f8625ac7f6e/artifacts/artifacts/w.json"),
+            Some("mlflow/1/models/m-b8ed4f5defa34eb7b77b9f8625ac7f6e/artifacts/")
+        );
+        assert_eq!(
+            set_of("ws/databricks/mlflow-registry/0f3c9d/models/churn/MLmodel"),
+            Some("ws/databricks/mlflow-registry/0f3c9d/models/churn/")
+        );
         for not in [
             "mlflow/3/xyz/artifacts/model/MLmodel",
             "3/0123456789abcdef0123456789abcdef/artifacts",
             "models/5f1a/versions/9c2e",
+            "mlflow/1/models/m-xyz/artifacts/MLmodel",
+            "databricks/mlflow-registry/0f3c9d/models/churn",
             "tables/t/part-0.parquet",
         ] {
             assert_eq!(set_of(not), None, "{not}");
