@@ -6,7 +6,7 @@ use std::path::Path;
 
 use lakedr::store::{ObjectUrl, Stores};
 use lakedr_control::export::{Destination, Manifest, RunOptions, export_full, export_one};
-use lakedr_control::{Auth, ClientConfig, DatabricksClient};
+use lakedr_control::{Auth, ClientConfig, DatabricksClient, Kind};
 use lakedr_tests::fake_workspace::{CLIENT_ID, CLIENT_SECRET, FakeWorkspace, PAT, PLANTED_SECRET};
 use serde_json::{Value, json};
 
@@ -69,6 +69,7 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
         .filter_map(|k| k.strip_prefix("jobs/"))
         .collect();
     let mut want_jobs = vec![
+        "1100",
         "12",
         "14",
         "15",
@@ -149,7 +150,7 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
     let text = String::from_utf8(bytes.to_vec()).unwrap();
     assert!(text.find("\"created_time\"").unwrap() < text.find("\"settings\"").unwrap());
     assert_eq!(
-        lakedr_control::kinds::canonical(&serde_json::from_str(&text).unwrap()),
+        lakedr_control::obj::canonical(&serde_json::from_str(&text).unwrap()),
         text.as_bytes()
     );
     assert_eq!(first.written as usize, first.objects.len());
@@ -159,10 +160,11 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
     // The Terraform of the export: every resource type, attribute and block exists in the
     // provider's schema, and every reference names a declared resource.
     let tf = tempfile::tempdir().unwrap();
-    let n = lakedr_control::terraform_dir(&dest, tf.path())
+    let written = lakedr_control::terraform_dir(&dest, tf.path(), &Default::default())
         .await
         .unwrap();
-    assert!(n > 150, "{n} Terraform files");
+    assert!(written.files > 150, "{} Terraform files", written.files);
+    assert!(written.problems.is_empty(), "{:?}", written.problems);
     let report = terraform_report(tf.path());
     assert_eq!(report["ok"], true, "{report:#}");
     for (ty, at_least) in [
@@ -170,9 +172,8 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
         ("databricks_cluster", 4),
         ("databricks_sql_endpoint", 1),
         ("databricks_user", 123),
-        ("databricks_group", 2),
+        ("databricks_group", 1), // admins and users are built in: data sources
         ("databricks_group_member", 4),
-        ("databricks_service_principal", 1),
         ("databricks_notebook", 2),
         ("databricks_catalog", 2),
         ("databricks_schema", 2),
@@ -194,6 +195,16 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
         );
     }
     assert!(report["references"].as_u64().unwrap() >= 20, "{report}");
+    // The service principal running the export (`/Me`) is whoever applies in DR: a data source.
+    let me: Value = serde_json::from_slice(
+        &std::fs::read(tf.path().join("service_principals__3001.tf.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(me.get("resource").is_none(), "{me}");
+    assert!(
+        me["data"]["databricks_service_principal"].is_object(),
+        "{me}"
+    );
     // Notebook permissions follow the notebook's path (a new workspace gives it a new id).
     // (Notebook 123's fixture grants only inherited levels: it has no resource of its own.)
     assert!(
@@ -306,14 +317,20 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
 
     // 5. Incremental: a job read alone has the bytes the full export (from the list) gave it;
     // one job after a change event; one deleted since.
-    let same = export_one(&c, &dest, "jobs", "12", &opts).await.unwrap();
+    let same = export_one(&c, &dest, Kind::parse("jobs").unwrap(), "12", &opts)
+        .await
+        .unwrap();
     assert_eq!((same.written, same.unchanged), (0, 2), "{same:#?}");
-    let same = export_one(&c, &dest, "jobs", "900", &opts).await.unwrap();
+    let same = export_one(&c, &dest, Kind::parse("jobs").unwrap(), "900", &opts)
+        .await
+        .unwrap();
     assert_eq!(same.written, 0, "the 150-task job, paged both ways");
     settings["name"] = json!("renamed by an event");
     fake.control("POST", "/_fake/jobs/14", &settings);
     fake.control("DELETE", "/_fake/jobs/17", &Value::Null);
-    let one = export_one(&c, &dest, "jobs", "14", &opts).await.unwrap();
+    let one = export_one(&c, &dest, Kind::parse("jobs").unwrap(), "14", &opts)
+        .await
+        .unwrap();
     assert_eq!(
         (one.written, one.unchanged),
         (1, 1),
@@ -328,7 +345,9 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
         fourth.objects.len(),
         "the rest is carried over"
     );
-    let gone = export_one(&c, &dest, "jobs", "17", &opts).await.unwrap();
+    let gone = export_one(&c, &dest, Kind::parse("jobs").unwrap(), "17", &opts)
+        .await
+        .unwrap();
     assert!(
         gone.tombstones.contains_key("jobs/17")
             && gone.tombstones.contains_key("permissions/jobs/17")
@@ -349,7 +368,6 @@ async fn full_export_then_unchanged_changed_and_deleted_objects() {
     assert_eq!(fake.stats()["secret_reads"], 0);
 }
 
-/// `tests/py/tf_schema.py validate` on a directory of Terraform JSON.
 /// The one resource of type `ty` in the Terraform file `file` of `dir`.
 pub(crate) fn tf_resource(dir: &Path, file: &str, ty: &str) -> Value {
     let doc: Value = serde_json::from_slice(
@@ -361,11 +379,20 @@ pub(crate) fn tf_resource(dir: &Path, file: &str, ty: &str) -> Value {
     by_name.values().next().unwrap().clone()
 }
 
+/// The embedded schema of the provider's resources (the generator's), which the validator reads
+/// too; `the_embedded_terraform_schema_is_the_providers` holds it to the provider's package.
+pub(crate) fn embedded_schema() -> std::path::PathBuf {
+    lakedr_tests::repo_root().join("crates/lakedr-control/src/tf_schema.json")
+}
+
+/// `tests/py/tf_provider_schema.py validate` on a directory of Terraform JSON: required
+/// attributes at every level, computed-only ones, blocks against attributes, the provider's
+/// ConflictsWith, ExactlyOneOf, AtLeastOneOf and RequiredWith, references, variables.
 pub(crate) fn terraform_report(dir: &Path) -> Value {
     let out = std::process::Command::new(lakedr_tests::python())
-        .arg(lakedr_tests::repo_root().join("tests/py/tf_schema.py"))
+        .arg(lakedr_tests::repo_root().join("tests/py/tf_provider_schema.py"))
         .arg("validate")
-        .arg(lakedr_tests::terraform_schema_package())
+        .arg(embedded_schema())
         .arg(dir)
         .output()
         .unwrap();
@@ -378,29 +405,36 @@ pub(crate) fn terraform_report(dir: &Path) -> Value {
     })
 }
 
+/// The attribute trees the generator and the validator use are the provider's, read afresh
+/// from its generated bindings (the npm package of the pinned provider version): resources
+/// only, never the data sources of the same name.
 #[test]
 fn the_embedded_terraform_schema_is_the_providers() {
-    let embedded: Value = serde_json::from_str(include_str!(
-        "../../crates/lakedr-control/src/tf_schema.json"
-    ))
-    .unwrap();
-    let types: Vec<&String> = embedded.as_object().unwrap().keys().collect();
     let out = std::process::Command::new(lakedr_tests::python())
-        .arg(lakedr_tests::repo_root().join("tests/py/tf_schema.py"))
-        .arg("extract")
+        .arg(lakedr_tests::repo_root().join("tests/py/tf_provider_schema.py"))
+        .arg("check-attrs")
+        .arg(embedded_schema())
+        .arg("--pkg")
         .arg(lakedr_tests::terraform_schema_package())
-        .args(&types)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let report: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert_eq!(
+        report["ok"], true,
+        "crates/lakedr-control/src/tf_schema.json is stale: {report:#}"
     );
-    let fresh: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["compared"].as_u64().unwrap() >= 40, "{report}");
+    // The cluster resource, which the data source of the same name used to overwrite.
+    let schema: Value =
+        serde_json::from_str(&std::fs::read_to_string(embedded_schema()).unwrap()).unwrap();
+    let cluster = &schema["resources"]["databricks_cluster"];
+    assert_eq!(cluster["attrs"]["spark_version"]["required"], true);
     assert!(
-        fresh == embedded,
-        "crates/lakedr-control/src/tf_schema.json is stale: regenerate it"
+        cluster["conflicts"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(["instance_pool_id", "node_type_id"]))
     );
 }
 
@@ -519,7 +553,9 @@ fn audit_line(service: &str, action: &str, request: &str, params: Value, status:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn audit_logs_become_change_events_that_drive_incremental_exports() {
-    use lakedr_aws::control::{ChangePublisher, handle_audit, handle_export};
+    use lakedr_aws::control::ChangePublisher;
+    use lakedr_control::audit::ManifestIndex;
+    use lakedr_control::functions::{DETAIL_TYPE, SOURCE, handle_audit, handle_export};
     let fake = FakeWorkspace::start(&[]);
     let c = client(&fake, Auth::Token(PAT.into()));
     let moto = lakedr_tests::stack::Moto::start();
@@ -535,7 +571,7 @@ async fn audit_logs_become_change_events_that_drive_incremental_exports() {
     eb.put_rule()
         .name("changes")
         .event_bus_name("lakedr")
-        .event_pattern(json!({"source": [lakedr_aws::control::SOURCE]}).to_string())
+        .event_pattern(json!({"source": [SOURCE]}).to_string())
         .send()
         .await
         .unwrap();
@@ -634,9 +670,15 @@ async fn audit_logs_become_change_events_that_drive_incremental_exports() {
     let s3_event = json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3",
         "eventName": "ObjectCreated:Put", "awsRegion": "us-east-1",
         "s3": {"bucket": {"name": "audit-logs"}, "object": {"key": key, "size": 1}}}]});
-    let report = handle_audit(&s3_event, &stores, &state, &publisher)
-        .await
-        .unwrap();
+    let report = handle_audit(
+        &s3_event,
+        &stores,
+        &state,
+        &publisher,
+        &ManifestIndex::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report["files"][0]["published"], 2, "{report}");
     assert_eq!(report["files"][0]["duplicates"], 1, "{report}");
     let events = received(&moto, &queue).await;
@@ -657,11 +699,7 @@ async fn audit_logs_become_change_events_that_drive_incremental_exports() {
             ("jobs".into(), "14".into())
         ]
     );
-    assert!(
-        events
-            .iter()
-            .all(|e| e["detail-type"] == lakedr_aws::control::DETAIL_TYPE)
-    );
+    assert!(events.iter().all(|e| e["detail-type"] == DETAIL_TYPE));
 
     // The export function on those events: job 14 rewritten, the catalog found unchanged.
     for e in &events {
@@ -694,9 +732,15 @@ async fn audit_logs_become_change_events_that_drive_incremental_exports() {
     };
     let object_created = sample("audit-events-eventbridge-object-created.json");
     assert_eq!(object_created["detail"]["object"]["key"], key);
-    let report = handle_audit(&object_created, &stores, &state, &publisher)
-        .await
-        .unwrap();
+    let report = handle_audit(
+        &object_created,
+        &stores,
+        &state,
+        &publisher,
+        &ManifestIndex::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report["files"][0]["published"], 1, "{report}");
     let events = received(&moto, &queue).await;
     assert_eq!(events.len(), 1);

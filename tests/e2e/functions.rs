@@ -73,7 +73,7 @@ impl Stack {
         eb.put_rule()
             .name("changes")
             .event_bus_name("lakedr")
-            .event_pattern(json!({"source": [lakedr_aws::control::SOURCE]}).to_string())
+            .event_pattern(json!({"source": [lakedr_control::functions::SOURCE]}).to_string())
             .send()
             .await
             .unwrap();

@@ -210,15 +210,27 @@ async fn model_versions_say_whether_their_artifacts_are_complete_in_dr() {
     // 3. The held-back file arrives: re-exporting `churn` after its change event rewrites
     // version 2 only.
     replicate(&stores, v2_key, &[]).await;
-    let again = export_one(&c, &dest, "registered_models", "churn", &opts)
-        .await
-        .unwrap();
+    let again = export_one(
+        &c,
+        &dest,
+        lakedr_control::Kind::parse("registered_models").unwrap(),
+        "churn",
+        &opts,
+    )
+    .await
+    .unwrap();
     assert_eq!(again.written, 1, "{again:#?}");
     let v2 = object(&dest, &again, "model_versions/churn/2").await;
     assert_eq!(artifacts(&v2)["complete"], true, "{v2:#}");
-    let fraud = export_one(&c, &dest, "registered_models", "fraud", &opts)
-        .await
-        .unwrap();
+    let fraud = export_one(
+        &c,
+        &dest,
+        lakedr_control::Kind::parse("registered_models").unwrap(),
+        "fraud",
+        &opts,
+    )
+    .await
+    .unwrap();
     let f1 = object(&dest, &fraud, "model_versions/fraud/1").await;
     assert_eq!(artifacts(&f1)["complete"], false, "{f1:#}");
     assert_eq!(artifacts(&f1)["different"], json!(["requirements.txt"]));
@@ -227,7 +239,7 @@ async fn model_versions_say_whether_their_artifacts_are_complete_in_dr() {
     // model with its grants, and the models' permissions by reference, all in the provider's
     // schema.
     let tf = tempfile::tempdir().unwrap();
-    lakedr_control::terraform_dir(&dest, tf.path())
+    lakedr_control::terraform_dir(&dest, tf.path(), &Default::default())
         .await
         .unwrap();
     let report = crate::control::terraform_report(tf.path());
@@ -278,27 +290,45 @@ async fn model_versions_say_whether_their_artifacts_are_complete_in_dr() {
         ["delete-model", "fraud"],
         ["delete-experiment", fraud_experiment]
     ]));
-    let exp_gone = export_one(&c, &dest, "experiments", &fraud_experiment, &opts)
-        .await
-        .unwrap();
+    let exp_gone = export_one(
+        &c,
+        &dest,
+        lakedr_control::Kind::parse("experiments").unwrap(),
+        &fraud_experiment,
+        &opts,
+    )
+    .await
+    .unwrap();
     for key in [
         format!("experiments/{fraud_experiment}"),
         format!("permissions/experiments/{fraud_experiment}"),
     ] {
         assert!(exp_gone.tombstones.contains_key(&key), "{key}");
     }
-    let after = export_one(&c, &dest, "registered_models", "churn", &opts)
-        .await
-        .unwrap();
+    let after = export_one(
+        &c,
+        &dest,
+        lakedr_control::Kind::parse("registered_models").unwrap(),
+        "churn",
+        &opts,
+    )
+    .await
+    .unwrap();
     assert!(
         after.tombstones.contains_key("model_versions/churn/1")
             && after.objects.contains_key("model_versions/churn/2"),
         "{:?}",
         after.tombstones
     );
-    let gone = export_one(&c, &dest, "registered_models", "fraud", &opts)
-        .await
-        .unwrap();
+    let gone = export_one(
+        &c,
+        &dest,
+        lakedr_control::Kind::parse("registered_models").unwrap(),
+        "fraud",
+        &opts,
+    )
+    .await
+    .unwrap();
     for key in [
         "registered_models/fraud",
         "permissions/registered-models/fraud",

@@ -1,21 +1,15 @@
-//! The control-plane functions' AWS side: audit-log files to "control-plane change" events
-//! on EventBridge, credentials from Secrets Manager, and the export run a change event or a
-//! schedule asks for.
+//! The control-plane functions' AWS side: the event bus (EventBridge) the audit function
+//! publishes changes to, Databricks credentials from Secrets Manager, and where the export
+//! finds the data plane's rules. What the functions do is `lakedr_control::functions`.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
-use bytes::Bytes;
-use lakedr::store::{ObjectUrl, PutOptions, Stores};
-use lakedr_control::audit::{self, Change};
-use lakedr_control::export::{Destination, RunOptions, export_full, export_one};
-use lakedr_control::{ClientConfig, DatabricksClient};
-use serde_json::{Value, json};
-
-/// Source and detail type of the change events.
-pub const SOURCE: &str = "lakedr.audit";
-pub const DETAIL_TYPE: &str = "lakedr control-plane change";
+use lakedr::store::{ObjectUrl, Stores};
+use lakedr_control::ClientConfig;
+use lakedr_control::audit::Change;
+use lakedr_control::functions::{DETAIL_TYPE, EventBus, SOURCE};
 
 /// Publishes changes to an event bus: batches of ten (the PutEvents limit), entries that
 /// failed retried with backoff.
@@ -25,8 +19,9 @@ pub struct ChangePublisher {
     pub bus: String,
 }
 
-impl ChangePublisher {
-    pub async fn publish(&self, changes: &[Change]) -> Result<u64, String> {
+#[async_trait]
+impl EventBus for ChangePublisher {
+    async fn publish(&self, changes: &[Change]) -> lakedr_control::Result<u64> {
         let mut published = 0;
         for chunk in changes.chunks(10) {
             let mut pending: Vec<PutEventsRequestEntry> = chunk
@@ -47,15 +42,12 @@ impl ChangePublisher {
                     .set_entries(Some(pending.clone()))
                     .send()
                     .await
-                    .map_err(|e| {
-                        format!(
-                            "PutEvents to {}: {}",
-                            self.bus,
-                            crate::error::one_line(
-                                &e,
-                                e.raw_response().map(|r| r.status().as_u16())
-                            )
-                        )
+                    .map_err(|e| lakedr_control::Error::Bus {
+                        bus: self.bus.clone(),
+                        message: crate::error::one_line(
+                            &e,
+                            e.raw_response().map(|r| r.status().as_u16()),
+                        ),
                     })?;
                 let failed: Vec<PutEventsRequestEntry> = out
                     .entries()
@@ -69,11 +61,10 @@ impl ChangePublisher {
                     break;
                 }
                 if attempt == 5 {
-                    return Err(format!(
-                        "{} events not accepted by {} after retries",
-                        failed.len(),
-                        self.bus
-                    ));
+                    return Err(lakedr_control::Error::Bus {
+                        bus: self.bus.clone(),
+                        message: format!("{} events not accepted after retries", failed.len()),
+                    });
                 }
                 pending = failed;
                 tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
@@ -106,16 +97,24 @@ pub async fn databricks_config(
     ClientConfig::from_secret_json(text).map_err(|e| format!("secret {secret_id}: {e}"))
 }
 
+/// The data plane's configuration of `LAKEDR_CONFIG`, when set: the rules that say where
+/// model artifacts and storage locations have their DR copies, and the `[dr]` settings.
+pub fn data_plane_from_env() -> Result<Option<lakedr::Config>, String> {
+    match std::env::var("LAKEDR_CONFIG") {
+        Ok(v) if !v.trim().is_empty() => {
+            Ok(Some(crate::config_from_env().map_err(|e| e.to_string())?))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Where the export finds model artifacts and their DR copies: the replication rules of
-/// `LAKEDR_CONFIG` (the data plane's configuration, when set) and the DBFS root bucket of
-/// `LAKEDR_DBFS_ROOT` (`s3://bucket/prefix/`, when set).
+/// `LAKEDR_CONFIG` (when set) and the DBFS root bucket of `LAKEDR_DBFS_ROOT`
+/// (`s3://bucket/prefix/`, when set).
 pub fn artifact_locations_from_env(
     stores: Stores,
+    config: Option<&lakedr::Config>,
 ) -> Result<lakedr_control::ArtifactLocations, String> {
-    let config = match std::env::var("LAKEDR_CONFIG") {
-        Ok(v) if !v.trim().is_empty() => Some(crate::config_from_env().map_err(|e| e.to_string())?),
-        _ => None,
-    };
     let dbfs_root = match std::env::var("LAKEDR_DBFS_ROOT") {
         Ok(v) if !v.trim().is_empty() => {
             Some(ObjectUrl::parse(&v).map_err(|e| format!("LAKEDR_DBFS_ROOT: {e}"))?)
@@ -123,101 +122,7 @@ pub fn artifact_locations_from_env(
         _ => None,
     };
     Ok(match config {
-        Some(c) => lakedr_control::ArtifactLocations::new(stores, &c, dbfs_root),
+        Some(c) => lakedr_control::ArtifactLocations::new(stores, c, dbfs_root),
         None => lakedr_control::ArtifactLocations::default(),
     })
-}
-
-/// The audit function: for each audit-log file an event names (S3 notification or
-/// EventBridge "Object Created"), publishes the changes not published before. Which request
-/// ids a file has given is kept beside the exports (`<state>/audit-state/<key>.json`), so a
-/// file overwritten in place publishes only its new records.
-pub async fn handle_audit(
-    payload: &Value,
-    stores: &Stores,
-    state: &ObjectUrl,
-    publisher: &ChangePublisher,
-) -> Result<Value, String> {
-    let objects = lakedr::event::parse_object_events(None, payload).map_err(|e| e.to_string())?;
-    let mut report = Vec::new();
-    for ev in objects {
-        match ev.kind {
-            lakedr::event::ChangeKind::Created => {}
-            // A removed audit file, or one whose tags or storage class changed: nothing new.
-            lakedr::event::ChangeKind::Deleted | lakedr::event::ChangeKind::Unchanged(_) => {
-                continue;
-            }
-        }
-        let url = ev.url.clone();
-        let Some(workspace) = audit::workspace_of(&url.key).map(str::to_owned) else {
-            report.push(json!({"key": url.key, "skipped": "not under workspaceId=<id>/"}));
-            continue;
-        };
-        let body = stores.get(&url).await.map_err(|e| format!("{url}: {e}"))?;
-        let text = String::from_utf8_lossy(&body.body);
-        let state_url = state.join(&format!("audit-state/{}/{}.json", url.bucket, url.key));
-        let mut seen: BTreeSet<String> = match stores.get(&state_url).await {
-            Ok(g) => serde_json::from_slice(&g.body).unwrap_or_default(),
-            Err(lakedr::Error::NotFound { .. }) => BTreeSet::new(),
-            Err(e) => return Err(format!("{state_url}: {e}")),
-        };
-        let parsed = audit::parse(&workspace, &text, &mut seen);
-        for (line, e) in &parsed.malformed {
-            tracing::warn!(key = %url.key, line, error = %e, "malformed audit record");
-        }
-        let published = publisher.publish(&parsed.changes).await?;
-        // Only after the events are accepted: a crash before this line publishes them again
-        // (harmless: an export of an unchanged object writes nothing).
-        stores
-            .put(
-                &state_url,
-                Bytes::from(serde_json::to_vec(&seen).unwrap_or_default()),
-                &PutOptions::default(),
-            )
-            .await
-            .map_err(|e| format!("{state_url}: {e}"))?;
-        report.push(json!({
-            "key": url.key, "workspace_id": workspace, "published": published,
-            "duplicates": parsed.duplicates, "failed_requests": parsed.failed,
-            "ignored": parsed.ignored, "malformed": parsed.malformed.len(),
-        }));
-    }
-    Ok(json!({ "files": report }))
-}
-
-/// The export function: a change event exports that object (and its permissions or
-/// grants); a change known only by kind waits for the next full export; anything else (the
-/// schedule's input) runs a full export.
-pub async fn handle_export(
-    payload: &Value,
-    client: &DatabricksClient,
-    dest: &Destination,
-    opts: &RunOptions,
-) -> Result<Value, String> {
-    let manifest = if payload["detail-type"] == DETAIL_TYPE {
-        let change: Change = serde_json::from_value(payload["detail"].clone())
-            .map_err(|e| format!("change event {}: {e}", payload["id"]))?;
-        if change.id.is_empty() {
-            return Ok(
-                json!({"deferred": change.kind, "reason": "captured by the next full export"}),
-            );
-        }
-        match export_one(client, dest, &change.kind, &change.id, opts).await {
-            Err(lakedr_control::export::ExportFailure::Api(lakedr_control::ApiError::Config(
-                why,
-            ))) => {
-                return Ok(json!({"deferred": change.kind, "reason": why}));
-            }
-            other => other.map_err(|e| e.to_string())?,
-        }
-    } else {
-        export_full(client, dest, opts)
-            .await
-            .map_err(|e| e.to_string())?
-    };
-    Ok(json!({
-        "snapshot": manifest.snapshot, "mode": manifest.mode, "written": manifest.written,
-        "unchanged": manifest.unchanged, "deleted": manifest.deleted,
-        "errors": manifest.errors, "api_calls": manifest.api_calls, "duration_ms": manifest.duration_ms,
-    }))
 }

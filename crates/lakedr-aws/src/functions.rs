@@ -5,8 +5,8 @@
 //! | function | environment |
 //! |---|---|
 //! | `replicator`, `ordered-sync` | `LAKEDR_CONFIG` (path or text), queue URLs (`LAKEDR_*_URL`), `LAKEDR_KMS_KEY_ID` |
-//! | `audit-events` | `LAKEDR_EVENT_BUS`, `LAKEDR_CONTROL_STATE` (`s3://bucket/prefix/`) |
-//! | `control-plane-export` | `LAKEDR_DATABRICKS_SECRET`, `LAKEDR_CONTROL_DEST`, `LAKEDR_WORKSPACE_NAME`, optional `LAKEDR_DATABRICKS_RPS`, `LAKEDR_CONFIG`, `LAKEDR_DBFS_ROOT` |
+//! | `audit-events` | `LAKEDR_EVENT_BUS`, `LAKEDR_CONTROL_STATE` (`s3://bucket/prefix/`), optional `LAKEDR_CONTROL_DEST` and `LAKEDR_WORKSPACE_NAME` (the export whose latest manifest resolves the ids records name another way) |
+//! | `control-plane-export` | `LAKEDR_DATABRICKS_SECRET`, `LAKEDR_CONTROL_DEST`, `LAKEDR_WORKSPACE_NAME`, optional `LAKEDR_DATABRICKS_RPS`, `LAKEDR_CONFIG` (the rules and `[dr]` settings), `LAKEDR_DBFS_ROOT`, `LAKEDR_DATABRICKS_ACCOUNT_ID` with `LAKEDR_DATABRICKS_WORKSPACE_ID` (the account level, with the same credentials) |
 //!
 //! Every function also reads `LAKEDR_S3_FORCE_PATH_STYLE` (S3-compatible servers) and the
 //! standard `AWS_*` variables.
@@ -16,12 +16,13 @@ use std::time::{Duration, Instant};
 
 use lakedr::store::ObjectUrl;
 use lakedr::{Config, OrderedSync, Replicator, Stores};
-use lakedr_control::DatabricksClient;
-use lakedr_control::export::{Destination, RunOptions};
+use lakedr_control::export::{AccountApi, Destination, RunOptions};
+use lakedr_control::functions::{handle_audit, handle_export, index_of};
+use lakedr_control::{DatabricksClient, TfConfig};
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use serde_json::Value;
 
-use crate::control::{ChangePublisher, databricks_config, handle_audit, handle_export};
+use crate::control::{ChangePublisher, databricks_config};
 
 /// The functions of the deployment.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,6 +60,8 @@ pub struct AuditEvents {
     pub stores: Stores,
     pub state: ObjectUrl,
     pub publisher: ChangePublisher,
+    /// The export whose latest manifest resolves ids records give another way.
+    pub export: Option<Destination>,
 }
 
 /// The export function's parts.
@@ -111,13 +114,24 @@ impl Function {
                 let sdk = crate::sdk_config().await;
                 let state = ObjectUrl::parse(&env("LAKEDR_CONTROL_STATE")?)
                     .map_err(|e| format!("LAKEDR_CONTROL_STATE: {e}"))?;
+                let stores = crate::s3_stores(&sdk, force_path_style_from_env());
+                let export = match (env("LAKEDR_CONTROL_DEST"), env("LAKEDR_WORKSPACE_NAME")) {
+                    (Ok(dest), Ok(ws)) => Some(Destination::new(
+                        stores.clone(),
+                        &ObjectUrl::parse(&dest)
+                            .map_err(|e| format!("LAKEDR_CONTROL_DEST: {e}"))?,
+                        &ws,
+                    )),
+                    _ => None,
+                };
                 Function::AuditEvents(Box::new(AuditEvents {
                     publisher: ChangePublisher {
                         client: aws_sdk_eventbridge::Client::new(&sdk),
                         bus: env("LAKEDR_EVENT_BUS")?,
                     },
-                    stores: crate::s3_stores(&sdk, force_path_style_from_env()),
+                    stores,
                     state,
+                    export,
                 }))
             }
             FunctionName::ControlPlaneExport => {
@@ -128,9 +142,30 @@ impl Function {
                         .parse()
                         .map_err(|_| format!("LAKEDR_DATABRICKS_RPS: `{rps}` is not a number"))?;
                 }
+                let account = match (
+                    env("LAKEDR_DATABRICKS_ACCOUNT_ID"),
+                    env("LAKEDR_DATABRICKS_WORKSPACE_ID"),
+                ) {
+                    (Ok(account_id), Ok(workspace_id)) => {
+                        let host = env("LAKEDR_DATABRICKS_ACCOUNTS_HOST")
+                            .unwrap_or_else(|_| "https://accounts.cloud.databricks.com".into());
+                        let client = DatabricksClient::new(cfg.for_account(&host, &account_id))
+                            .map_err(|e| e.to_string())?;
+                        Some(AccountApi {
+                            api: std::sync::Arc::new(client),
+                            account_id,
+                            workspace_id,
+                        })
+                    }
+                    _ => None,
+                };
                 let client = DatabricksClient::new(cfg).map_err(|e| e.to_string())?;
                 let stores = crate::s3_stores(&sdk, force_path_style_from_env());
-                let artifacts = crate::control::artifact_locations_from_env(stores.clone())?;
+                let data_plane = crate::control::data_plane_from_env()?;
+                let artifacts = crate::control::artifact_locations_from_env(
+                    stores.clone(),
+                    data_plane.as_ref(),
+                )?;
                 let dest = Destination::new(
                     stores,
                     &ObjectUrl::parse(&env("LAKEDR_CONTROL_DEST")?)
@@ -142,6 +177,8 @@ impl Function {
                     dest,
                     opts: RunOptions {
                         artifacts,
+                        terraform: data_plane.as_ref().map(TfConfig::new).unwrap_or_default(),
+                        account,
                         ..RunOptions::default()
                     },
                 }))
@@ -169,12 +206,20 @@ impl Function {
                 .handle(payload, deadline)
                 .await
                 .map_err(|e| typed(e.kind(), e.to_string())),
-            Function::AuditEvents(f) => handle_audit(&payload, &f.stores, &f.state, &f.publisher)
-                .await
-                .map_err(|e| typed("AuditError", e)),
+            Function::AuditEvents(f) => {
+                let index = match &f.export {
+                    Some(dest) => index_of(dest)
+                        .await
+                        .map_err(|e| typed(e.kind(), e.to_string()))?,
+                    None => lakedr_control::audit::ManifestIndex::default(),
+                };
+                handle_audit(&payload, &f.stores, &f.state, &f.publisher, &index)
+                    .await
+                    .map_err(|e| typed(e.kind(), e.to_string()))
+            }
             Function::ControlPlaneExport(f) => handle_export(&payload, &f.client, &f.dest, &f.opts)
                 .await
-                .map_err(|e| typed("ExportError", e)),
+                .map_err(|e| typed(e.kind(), e.to_string())),
         }
     }
 }

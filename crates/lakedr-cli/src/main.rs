@@ -85,6 +85,28 @@ enum Command {
         #[arg(long)]
         dbfs_root: Option<String>,
     },
+    /// The control-plane changes audit-log files give (what the audit-events function
+    /// publishes): one line each (`--json`: one JSON object each) with the workspace, kind, id
+    /// and action. Ids records give another way (a workspace object's number) are resolved
+    /// through the latest export at --export, when given.
+    Audit {
+        /// Audit-log files (JSON lines, as Databricks delivers them).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The workspace the changes are followed for (default: the `workspaceId=` in each
+        /// file's path).
+        #[arg(long)]
+        workspace_id: Option<String>,
+        /// The control-plane export (s3://bucket/prefix or a directory) whose latest manifest
+        /// resolves ids; with --workspace, its name there.
+        #[arg(long)]
+        export: Option<String>,
+        #[arg(long, requires = "export")]
+        workspace: Option<String>,
+        /// Address S3 buckets by path (local S3 servers).
+        #[arg(long)]
+        path_style: bool,
+    },
     /// Print the SAM template's parameters for the rules of --config (every source bucket, the
     /// object ARNs the functions may read and write, the rules as one line of JSON), as a file
     /// for `sam deploy --parameter-overrides file://FILE.yaml`.
@@ -175,6 +197,24 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 dbfs_root: dbfs_root.as_deref(),
                 config: &cli.config,
             },
+            cli.json,
+        )
+        .await;
+    }
+    if let Command::Audit {
+        files,
+        workspace_id,
+        export,
+        workspace,
+        path_style,
+    } = &cli.command
+    {
+        return audit(
+            files,
+            workspace_id.as_deref(),
+            export.as_deref(),
+            workspace.as_deref(),
+            *path_style,
             cli.json,
         )
         .await;
@@ -284,7 +324,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(exit_code(verdicts.iter().all(TableVerdict::ok)))
         }
-        Command::Invoke { .. } | Command::Export { .. } | Command::DeployParameters { .. } => {
+        Command::Invoke { .. }
+        | Command::Export { .. }
+        | Command::Audit { .. }
+        | Command::DeployParameters { .. } => {
             unreachable!("handled before the configuration is read")
         }
         Command::Run { until_idle } => {
@@ -505,9 +548,35 @@ async fn export(args: ExportArgs<'_>, json: bool) -> Result<ExitCode> {
         None => ArtifactLocations::default(),
     };
     let dest = Destination::new(stores, &root, &name);
+    let account = match (
+        std::env::var("LAKEDR_DATABRICKS_ACCOUNT_ID")
+            .ok()
+            .filter(|v| !v.is_empty()),
+        std::env::var("LAKEDR_DATABRICKS_WORKSPACE_ID")
+            .ok()
+            .filter(|v| !v.is_empty()),
+    ) {
+        (Some(account_id), Some(workspace_id)) => {
+            let host = std::env::var("LAKEDR_DATABRICKS_ACCOUNTS_HOST")
+                .unwrap_or_else(|_| "https://accounts.cloud.databricks.com".into());
+            Some(lakedr_control::AccountApi {
+                api: std::sync::Arc::new(DatabricksClient::new(
+                    cfg.for_account(&host, &account_id),
+                )?),
+                account_id,
+                workspace_id,
+            })
+        }
+        _ => None,
+    };
     let client = DatabricksClient::new(cfg)?;
     let opts = RunOptions {
         artifacts,
+        terraform: data_plane
+            .as_ref()
+            .map(lakedr_control::TfConfig::new)
+            .unwrap_or_default(),
+        account,
         ..RunOptions::default()
     };
     let manifest = match object {
@@ -516,11 +585,18 @@ async fn export(args: ExportArgs<'_>, json: bool) -> Result<ExitCode> {
             let (kind, id) = o
                 .split_once('/')
                 .with_context(|| format!("--object `{o}`: expected KIND/ID"))?;
+            let kind = lakedr_control::Kind::parse(kind).with_context(|| {
+                format!("--object `{o}`: `{kind}` is not a kind the export knows")
+            })?;
             lakedr_control::export_one(&client, &dest, kind, id, &opts).await?
         }
     };
+    let dr = data_plane
+        .as_ref()
+        .map(|c| c.dr.clone())
+        .unwrap_or_default();
     let terraform = match terraform_out {
-        Some(dir) => Some(lakedr_control::terraform_dir(&dest, dir).await?),
+        Some(dir) => Some(lakedr_control::terraform_dir(&dest, dir, &dr).await?),
         None => None,
     };
     if json {
@@ -547,12 +623,103 @@ async fn export(args: ExportArgs<'_>, json: bool) -> Result<ExitCode> {
         for (kind, n) in &manifest.counts {
             println!("  {kind}: {n}");
         }
-        if let (Some(n), Some(dir)) = (terraform, terraform_out) {
-            println!("  terraform: {n} files in {}", dir.display());
+        if let (Some(r), Some(dir)) = (&terraform, terraform_out) {
+            println!(
+                "  terraform: {} files, {} resources in {}; {} left out, {} problems; variables without a default: {}",
+                r.files,
+                r.resources,
+                dir.display(),
+                r.left_out.len(),
+                r.problems.len(),
+                if r.variables_without_default.is_empty() {
+                    "none".to_string()
+                } else {
+                    r.variables_without_default.join(", ")
+                }
+            );
+            for p in &r.problems {
+                println!("  TERRAFORM {p}");
+            }
         }
         for e in &manifest.errors {
             println!("  ERROR {}/{}: {}", e.kind, e.id, e.error);
         }
     }
-    Ok(exit_code(manifest.errors.is_empty()))
+    let sound = terraform.as_ref().is_none_or(|r| r.problems.is_empty());
+    Ok(exit_code(manifest.errors.is_empty() && sound))
+}
+
+/// `lakedr audit`: the changes audit-log files give.
+async fn audit(
+    files: &[PathBuf],
+    workspace_id: Option<&str>,
+    export: Option<&str>,
+    workspace: Option<&str>,
+    path_style: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    use lakedr_control::audit::{self, ManifestIndex, parse};
+    let index = match export {
+        Some(root) => {
+            let root = lakedr::ObjectUrl::parse(root).context("--export")?;
+            let stores = if root.scheme == lakedr::store::Scheme::S3 {
+                lakedr_aws::s3_stores(&lakedr_aws::sdk_config().await, path_style)
+            } else {
+                lakedr::Stores::new(None)
+            };
+            let dest =
+                lakedr_control::Destination::new(stores, &root, workspace.unwrap_or("workspace"));
+            lakedr_control::functions::index_of(&dest).await?
+        }
+        None => ManifestIndex::default(),
+    };
+    let mut malformed = 0;
+    for f in files {
+        let text =
+            std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        let path = f.to_string_lossy();
+        let Some(ws) = workspace_id.or_else(|| audit::workspace_of(&path)) else {
+            anyhow::bail!(
+                "{}: no workspaceId=<id> in the path: give --workspace-id",
+                f.display()
+            );
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        let parsed = parse(ws, &text, &mut seen, &index);
+        for (line, e) in &parsed.malformed {
+            eprintln!("{}:{line}: not an audit record: {e}", f.display());
+        }
+        malformed += parsed.malformed.len();
+        for c in &parsed.changes {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"file": path, "workspace_id": c.workspace_id, "kind": c.kind,
+                        "id": c.id, "action": format!("{}.{}", c.service, c.action), "request_id": c.request_id})
+                );
+            } else {
+                let id = if c.id.is_empty() {
+                    "(by the next full export)"
+                } else {
+                    c.id.as_str()
+                };
+                println!(
+                    "{} {}/{} ({}.{})",
+                    c.workspace_id, c.kind, id, c.service, c.action
+                );
+            }
+        }
+        if !json {
+            println!(
+                "{}: {} changes; {} duplicates, {} failed requests, {} of other workspaces, {} not followed",
+                f.display(),
+                parsed.changes.len(),
+                parsed.duplicates,
+                parsed.failed,
+                parsed.other_workspaces,
+                parsed.ignored.values().sum::<u64>()
+            );
+        }
+    }
+    Ok(exit_code(malformed == 0))
 }

@@ -1,16 +1,26 @@
 //! Databricks audit logs (JSON lines, as delivered to
 //! `workspaceId=<id>/date=<day>/auditlogs_*.json`) to control-plane changes: which object of
-//! which kind a successful mutating request changed. Reads, failed requests and actions this
-//! export does not follow are counted, not published; duplicates (one `requestId` seen twice,
-//! as when a delivered file is overwritten in place) are dropped.
+//! which kind a successful mutating request changed, by id.
+//!
+//! Each kind says which records change it ([`crate::kind::KindSpec::audit`]); a record names its
+//! object by id (`requestParams.job_id`, `resourceId` of an ACL change), in `response.result`
+//! (the id of what a create made), by path, by name, or by another id the export knows it by (a
+//! workspace object's numeric id, a serving endpoint's id): those are resolved through the
+//! latest export ([`Index`]). Reads, failed requests and actions not followed are counted, not
+//! published; duplicates (one `requestId` seen twice, as when a delivered file is overwritten in
+//! place) are dropped. Only the served workspace's records are followed, and Unity Catalog
+//! records of another workspace on the same metastore (Unity Catalog objects belong to the
+//! metastore); account-level records (workspace id 0) change account objects.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::kind::{Hit, Kind};
+
 /// One changed object. `id` is empty when the change is known only by kind (the next full
-/// export captures it: the kind cannot be read one object at a time).
+/// export captures it).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Change {
     pub workspace_id: String,
@@ -21,6 +31,145 @@ pub struct Change {
     pub request_id: String,
     /// Milliseconds since the epoch, from the audit record.
     pub timestamp: u64,
+}
+
+/// One audit record, as the kinds read it.
+#[derive(Clone, Copy, Debug)]
+pub struct Record<'a> {
+    pub raw: &'a Value,
+    pub service: &'a str,
+    pub action: &'a str,
+}
+
+impl<'a> Record<'a> {
+    pub fn new(raw: &'a Value) -> Option<Self> {
+        Some(Self {
+            raw,
+            service: raw["serviceName"].as_str()?,
+            action: raw["actionName"].as_str()?,
+        })
+    }
+
+    /// The record is `service` with one of `actions`.
+    pub fn is(&self, service: &str, actions: &[&str]) -> bool {
+        self.service == service && actions.contains(&self.action)
+    }
+
+    /// An account-level record (workspace id 0, or `ACCOUNT_LEVEL`).
+    pub fn account_level(&self) -> bool {
+        self.raw["auditLevel"] == "ACCOUNT_LEVEL"
+            || crate::kind::as_id(&self.raw["workspaceId"]).as_deref() == Some("0")
+    }
+
+    /// The first of `names` among the request parameters, as a string.
+    pub fn param(&self, names: &[&str]) -> Option<String> {
+        names
+            .iter()
+            .find_map(|n| match &self.raw["requestParams"][*n] {
+                Value::String(s) if !s.is_empty() => Some(s.clone()),
+                Value::Number(x) => Some(x.to_string()),
+                _ => None,
+            })
+    }
+
+    /// A field of the response's `result`, which the audit log carries as a JSON string.
+    pub fn result(&self, name: &str) -> Option<String> {
+        let v: Value = match &self.raw["response"]["result"] {
+            Value::String(s) => serde_json::from_str(s).ok()?,
+            other => other.clone(),
+        };
+        crate::kind::as_id(&v[name])
+    }
+
+    /// `catalog.schema.name` from three parameters.
+    pub fn three(&self, c: &[&str], s: &[&str], n: &[&str]) -> Option<String> {
+        Some(format!(
+            "{}.{}.{}",
+            self.param(c)?,
+            self.param(s)?,
+            self.param(n)?
+        ))
+    }
+
+    /// The same parent with another last name segment: `a.b.c` and `d` give `a.b.d`.
+    pub fn sibling(full: &str, new_name: &str) -> String {
+        match full.rsplit_once('.') {
+            Some((parent, _)) => format!("{parent}.{new_name}"),
+            None => new_name.to_string(),
+        }
+    }
+}
+
+/// What the export knows that records do not say: the other ids objects are known by, which
+/// kind a workspace path is, the metastore.
+pub trait Index {
+    /// The object known in audit records as `alias` (a workspace object id...).
+    fn resolve(&self, alias: &str) -> Option<(Kind, String)>;
+    /// The kind of the workspace object at `path`.
+    fn kind_at(&self, path: &str) -> Option<Kind>;
+    /// The workspace's metastore id.
+    fn metastore_id(&self) -> Option<String>;
+}
+
+/// An index that knows nothing (no export yet).
+#[derive(Debug, Default)]
+pub struct NoIndex;
+
+impl Index for NoIndex {
+    fn resolve(&self, _: &str) -> Option<(Kind, String)> {
+        None
+    }
+    fn kind_at(&self, _: &str) -> Option<Kind> {
+        None
+    }
+    fn metastore_id(&self) -> Option<String> {
+        None
+    }
+}
+
+/// The latest export's manifest as an [`Index`].
+#[derive(Debug, Default)]
+pub struct ManifestIndex {
+    aliases: BTreeMap<String, (Kind, String)>,
+    paths: BTreeMap<String, Kind>,
+    metastore: Option<String>,
+}
+
+impl ManifestIndex {
+    pub fn new(m: &crate::export::Manifest) -> Self {
+        let mut out = Self::default();
+        for (key, e) in &m.objects {
+            let Some((kind, id)) = key.split_once('/') else {
+                continue;
+            };
+            let Some(kind) = Kind::parse(kind) else {
+                continue;
+            };
+            if let Some(a) = &e.alias {
+                out.aliases.insert(a.clone(), (kind, id.to_string()));
+            }
+            match kind {
+                Kind::Notebooks | Kind::Directories | Kind::WorkspaceFiles => {
+                    out.paths.insert(id.to_string(), kind);
+                }
+                Kind::Metastore => out.metastore = Some(id.to_string()),
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+impl Index for ManifestIndex {
+    fn resolve(&self, alias: &str) -> Option<(Kind, String)> {
+        self.aliases.get(alias).cloned()
+    }
+    fn kind_at(&self, path: &str) -> Option<Kind> {
+        self.paths.get(path).copied()
+    }
+    fn metastore_id(&self) -> Option<String> {
+        self.metastore.clone()
+    }
 }
 
 /// What a file gave.
@@ -35,6 +184,8 @@ pub struct Parsed {
     pub failed: u64,
     /// Records whose `requestId` was seen before.
     pub duplicates: u64,
+    /// Records of other workspaces.
+    pub other_workspaces: u64,
 }
 
 /// `workspaceId=<id>` from an audit-log key.
@@ -42,222 +193,55 @@ pub fn workspace_of(key: &str) -> Option<&str> {
     key.split('/').find_map(|s| s.strip_prefix("workspaceId="))
 }
 
-fn param(r: &Value, names: &[&str]) -> Option<String> {
-    for n in names {
-        match &r["requestParams"][*n] {
-            Value::String(s) if !s.is_empty() => return Some(s.clone()),
-            Value::Number(x) => return Some(x.to_string()),
-            _ => {}
-        }
-    }
-    None
-}
-
-/// A field of the response's `result`, which the audit log carries as a JSON string.
-fn result_field(r: &Value, name: &str) -> Option<String> {
-    let result = &r["response"]["result"];
-    let v: Value = match result {
-        Value::String(s) => serde_json::from_str(s).ok()?,
-        other => other.clone(),
+/// The `(kind, id)` a record changed; an empty id when the record names the object in a way
+/// the index cannot resolve (the next full export captures it).
+pub fn classify(r: &Value, index: &dyn Index) -> Vec<(Kind, String)> {
+    let Some(rec) = Record::new(r) else {
+        return Vec::new();
     };
-    match &v[name] {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(x) => Some(x.to_string()),
-        _ => None,
+    let mut out = Vec::new();
+    for k in Kind::ALL {
+        if let Some(hit) = k.spec().audit(&rec) {
+            flatten(*k, hit, index, &mut out);
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn flatten(kind: Kind, hit: Hit, index: &dyn Index, out: &mut Vec<(Kind, String)>) {
+    match hit {
+        Hit::Id(id) => out.push((kind, id)),
+        Hit::Renamed(old, new) => {
+            out.push((kind, old));
+            out.push((kind, new));
+        }
+        Hit::Other(k, id) => out.push((k, id)),
+        Hit::Alias(a) => match index.resolve(&a) {
+            Some((k, id)) => out.push((k, id)),
+            None => out.push((kind, String::new())),
+        },
+        Hit::Paths(paths) => {
+            let k = paths.first().and_then(|p| index.kind_at(p)).unwrap_or(kind);
+            out.extend(paths.into_iter().map(|p| (k, p)));
+        }
+        Hit::Many(hits) => {
+            for h in hits {
+                flatten(kind, h, index, out);
+            }
+        }
     }
 }
 
-/// `(kind, id)` changed by a successful request, or `None` when the action changes nothing
-/// exported (a read) or is not followed.
-pub fn classify(r: &Value) -> Option<(&'static str, String)> {
-    let service = r["serviceName"].as_str()?;
-    let action = r["actionName"].as_str()?;
-    let id = |names: &[&str]| param(r, names);
-    Some(match (service, action) {
-        ("jobs", "create") => ("jobs", result_field(r, "job_id")?),
-        ("jobs", "update" | "reset" | "delete" | "changeJobAcl" | "resetJobAcl") => {
-            ("jobs", id(&["job_id", "jobId"])?)
-        }
-        ("clusters", "create") => ("clusters", result_field(r, "cluster_id")?),
-        (
-            "clusters",
-            "edit" | "delete" | "permanentDelete" | "changeClusterAcl" | "pin" | "unpin" | "rename",
-        ) => ("clusters", id(&["cluster_id", "clusterId"])?),
-        ("clusterPolicies", "create" | "edit" | "delete" | "changeClusterPolicyAcl") => {
-            ("cluster_policies", String::new())
-        }
-        ("instancePools", "create" | "edit" | "delete" | "changeInstancePoolAcl") => {
-            ("instance_pools", String::new())
-        }
-        (
-            "databrickssql",
-            "createWarehouse"
-            | "editWarehouse"
-            | "deleteWarehouse"
-            | "createEndpoint"
-            | "editEndpoint"
-            | "deleteEndpoint"
-            | "changeWarehouseAcls"
-            | "changeEndpointAcls",
-        ) => match id(&["id", "warehouseId", "endpointId"]) {
-            Some(i) => ("sql_warehouses", i),
-            None => ("sql_warehouses", String::new()),
-        },
-        ("unityCatalog", "createCatalog") => ("catalogs", id(&["name"])?),
-        ("unityCatalog", "updateCatalog" | "deleteCatalog") => {
-            ("catalogs", id(&["name_arg", "name"])?)
-        }
-        ("unityCatalog", "createSchema") => (
-            "schemas",
-            format!("{}.{}", id(&["catalog_name"])?, id(&["name"])?),
-        ),
-        ("unityCatalog", "updateSchema" | "deleteSchema") => {
-            ("schemas", id(&["full_name_arg", "full_name"])?)
-        }
-        ("unityCatalog", "createTable") => (
-            "tables",
-            format!(
-                "{}.{}.{}",
-                id(&["catalog_name"])?,
-                id(&["schema_name"])?,
-                id(&["name"])?
-            ),
-        ),
-        ("unityCatalog", "updateTables" | "deleteTable" | "updateTable") => {
-            ("tables", id(&["full_name_arg", "full_name"])?)
-        }
-        ("unityCatalog", "updatePermissions") => {
-            let full = id(&["securable_full_name", "full_name_arg"])?;
-            let kind = match id(&["securable_type"])?.to_ascii_lowercase().as_str() {
-                "catalog" => "catalogs",
-                "schema" => "schemas",
-                "table" => "tables",
-                "volume" => "volumes",
-                "external_location" => "external_locations",
-                "storage_credential" => "storage_credentials",
-                "function" => "uc_models", // registered models are `function` securables
-                _ => "grants",
-            };
-            (
-                kind,
-                if kind == "grants" {
-                    String::new()
-                } else {
-                    full
-                },
-            )
-        }
-        ("unityCatalog", "createVolume") => (
-            "volumes",
-            format!(
-                "{}.{}.{}",
-                id(&["catalog_name"])?,
-                id(&["schema_name"])?,
-                id(&["name"])?
-            ),
-        ),
-        ("unityCatalog", "updateVolume" | "deleteVolume") => {
-            ("volumes", id(&["full_name_arg", "name_arg", "full_name"])?)
-        }
-        ("unityCatalog", "createExternalLocation") => ("external_locations", id(&["name"])?),
-        ("unityCatalog", "updateExternalLocation" | "deleteExternalLocation") => {
-            ("external_locations", id(&["name_arg", "name"])?)
-        }
-        ("unityCatalog", "createStorageCredential") => ("storage_credentials", id(&["name"])?),
-        ("unityCatalog", "updateStorageCredential" | "deleteStorageCredential") => {
-            ("storage_credentials", id(&["name_arg", "name"])?)
-        }
-        ("workspace", "workspaceConfEdit") => ("workspace_conf", String::new()),
-        ("unityCatalog", "createMetastore" | "updateMetastore" | "deleteMetastore") => {
-            ("metastore", String::new())
-        }
-        (
-            "accounts",
-            "add"
-            | "addPrincipalToGroup"
-            | "removePrincipalFromGroup"
-            | "createGroup"
-            | "removeGroup"
-            | "delete"
-            | "setAdmin"
-            | "removeAdmin",
-        ) => ("group_members", String::new()),
-        (
-            "workspace" | "notebook",
-            "createNotebook" | "deleteNotebook" | "renameNotebook" | "moveNotebook"
-            | "importNotebook" | "restoreNotebook" | "mkdirs" | "delete" | "import"
-            | "changeNotebookAcl",
-        ) => ("notebooks", String::new()),
-        ("repos", "createRepo" | "updateRepo" | "deleteRepo" | "changeRepoAcl") => {
-            ("repos", String::new())
-        }
-        ("secrets", "createScope" | "deleteScope" | "putAcl" | "deleteAcl") => {
-            ("secret_scopes", String::new())
-        }
-        (
-            "modelRegistry",
-            "createRegisteredModel"
-            | "renameRegisteredModel"
-            | "deleteRegisteredModel"
-            | "createModelVersion"
-            | "updateModelVersion"
-            | "deleteModelVersion"
-            | "transitionModelVersionStage"
-            | "setRegisteredModelTag"
-            | "deleteRegisteredModelTag"
-            | "setModelVersionTag"
-            | "deleteModelVersionTag"
-            | "updateRegisteredModel"
-            | "setRegisteredModelAlias"
-            | "deleteRegisteredModelAlias"
-            | "changeRegisteredModelAcl",
-        ) => ("registered_models", id(&["name"]).unwrap_or_default()),
-        (
-            "mlflowExperiment",
-            "createMlflowExperiment"
-            | "deleteMlflowExperiment"
-            | "restoreMlflowExperiment"
-            | "renameMlflowExperiment"
-            | "setExperimentTag"
-            | "changeExperimentAcl",
-        ) => (
-            "experiments",
-            id(&["experimentId", "experiment_id"])
-                .or_else(|| result_field(r, "experiment_id"))
-                .unwrap_or_default(),
-        ),
-        (
-            "unityCatalog",
-            "createRegisteredModel"
-            | "updateRegisteredModel"
-            | "deleteRegisteredModel"
-            | "createModelVersion"
-            | "updateModelVersion"
-            | "deleteModelVersion"
-            | "finalizeModelVersion"
-            | "setRegisteredModelAlias"
-            | "deleteRegisteredModelAlias",
-        ) => (
-            "uc_models",
-            id(&["full_name_arg", "full_name"]).or_else(|| {
-                Some(format!(
-                    "{}.{}.{}",
-                    id(&["catalog_name"])?,
-                    id(&["schema_name"])?,
-                    id(&["name", "model_name"])?
-                ))
-            })?,
-        ),
-        ("featureStore", "createFeatureTable" | "deleteFeatureTable" | "addProducer") => {
-            ("feature_tables", id(&["name"]).unwrap_or_default())
-        }
-        _ => return None,
-    })
-}
-
-/// Parses one audit-log file. `seen` holds request ids already published for it (or for
-/// earlier files); new ones are added.
-pub fn parse(workspace_id: &str, text: &str, seen: &mut BTreeSet<String>) -> Parsed {
+/// Parses one audit-log file for the workspace `workspace_id`. `seen` holds request ids
+/// already published for it (or for earlier files); new ones are added.
+pub fn parse(
+    workspace_id: &str,
+    text: &str,
+    seen: &mut BTreeSet<String>,
+    index: &dyn Index,
+) -> Parsed {
     let mut out = Parsed::default();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -275,8 +259,7 @@ pub fn parse(workspace_id: &str, text: &str, seen: &mut BTreeSet<String>) -> Par
                 continue;
             }
         };
-        let (Some(service), Some(action)) = (r["serviceName"].as_str(), r["actionName"].as_str())
-        else {
+        let Some(rec) = Record::new(&r) else {
             out.malformed
                 .push((i + 1, "no serviceName or actionName".into()));
             continue;
@@ -286,26 +269,43 @@ pub fn parse(workspace_id: &str, text: &str, seen: &mut BTreeSet<String>) -> Par
             out.failed += 1;
             continue;
         }
-        let Some((kind, id)) = classify(&r) else {
+        let record_ws =
+            crate::kind::as_id(&r["workspaceId"]).unwrap_or_else(|| workspace_id.to_string());
+        let ours = record_ws == workspace_id
+            || rec.account_level()
+            || (rec.service == "unityCatalog"
+                && rec
+                    .param(&["metastore_id", "metastoreId"])
+                    .is_some_and(|m| index.metastore_id().as_deref() == Some(m.as_str())));
+        if !ours {
+            out.other_workspaces += 1;
+            continue;
+        }
+        let hits = classify(&r, index);
+        if hits.is_empty() {
             *out.ignored
-                .entry(format!("{service}.{action}"))
+                .entry(format!("{}.{}", rec.service, rec.action))
                 .or_default() += 1;
             continue;
-        };
+        }
         let request_id = r["requestId"].as_str().unwrap_or_default().to_string();
-        if !request_id.is_empty() && !seen.insert(request_id.clone()) {
+        // A long request and its result share a request id: the pair is one record.
+        let dedup = format!("{request_id}/{}", rec.action);
+        if !request_id.is_empty() && !seen.insert(dedup) {
             out.duplicates += 1;
             continue;
         }
-        out.changes.push(Change {
-            workspace_id: workspace_id.to_string(),
-            kind: kind.to_string(),
-            id,
-            service: service.to_string(),
-            action: action.to_string(),
-            request_id,
-            timestamp: r["timestamp"].as_u64().unwrap_or_default(),
-        });
+        for (kind, id) in hits {
+            out.changes.push(Change {
+                workspace_id: record_ws.clone(),
+                kind: kind.name().to_string(),
+                id,
+                service: rec.service.to_string(),
+                action: rec.action.to_string(),
+                request_id: request_id.clone(),
+                timestamp: r["timestamp"].as_u64().unwrap_or_default(),
+            });
+        }
     }
     // One event per object: the export reads its current state, whatever the number of edits.
     let mut last: BTreeMap<(String, String), Change> = BTreeMap::new();
@@ -319,10 +319,11 @@ pub fn parse(workspace_id: &str, text: &str, seen: &mut BTreeSet<String>) -> Par
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn rec(service: &str, action: &str, req: &str, params: Value, status: u64) -> String {
-        serde_json::json!({"version": "2.0", "auditLevel": "WORKSPACE_LEVEL", "timestamp": 1764597782000u64,
-            "orgId": "1234567890", "serviceName": service, "actionName": action, "requestId": req,
+        json!({"version": "2.0", "auditLevel": "WORKSPACE_LEVEL", "timestamp": 1764597782000u64,
+            "workspaceId": 1234, "serviceName": service, "actionName": action, "requestId": req,
             "userIdentity": {"email": "alice@example.com"}, "sourceIPAddress": "10.0.0.1",
             "requestParams": params, "response": {"statusCode": status, "errorMessage": null,
             "result": if action == "create" && service == "jobs" { Value::String("{\"job_id\":77}".into()) } else { Value::Null }}})
@@ -332,33 +333,32 @@ mod tests {
     #[test]
     fn maps_mutations_drops_reads_failures_duplicates_and_unknowns() {
         let text = [
-            rec("jobs", "create", "r1", serde_json::json!({"name": "n"}), 200),
-            rec("jobs", "update", "r2", serde_json::json!({"job_id": "12"}), 200),
-            rec("jobs", "update", "r2", serde_json::json!({"job_id": "12"}), 200), // duplicate
-            rec("jobs", "update", "r3", serde_json::json!({"job_id": "12"}), 200), // same object
-            rec("jobs", "get", "r4", serde_json::json!({"job_id": "12"}), 200),    // a read
-            rec("clusters", "edit", "r5", serde_json::json!({"cluster_id": "c-1"}), 403), // failed
-            rec("unityCatalog", "updatePermissions", "r6",
-                serde_json::json!({"securable_type": "SCHEMA", "securable_full_name": "sales.orders"}), 200),
-            rec("unityCatalog", "createTable", "r7",
-                serde_json::json!({"catalog_name": "sales", "schema_name": "orders", "name": "t1"}), 200),
-            rec("unityCatalog", "createVolume", "r10",
-                serde_json::json!({"catalog_name": "sales", "schema_name": "orders", "name": "landing"}), 200),
-            rec("unityCatalog", "updatePermissions", "r11",
-                serde_json::json!({"securable_type": "EXTERNAL_LOCATION", "securable_full_name": "sales_raw"}), 200),
-            rec("modelRegistry", "createModelVersion", "r12", serde_json::json!({"name": "churn", "source": "s3://x"}), 200),
-            rec("mlflowExperiment", "renameMlflowExperiment", "r13",
-                serde_json::json!({"experimentId": "42", "newName": "/Shared/e"}), 200),
-            rec("unityCatalog", "createRegisteredModel", "r14",
-                serde_json::json!({"catalog_name": "main", "schema_name": "default", "name": "churn_uc"}), 200),
-            rec("featureStore", "createFeatureTable", "r15", serde_json::json!({"name": "main.features.customer"}), 200),
-            rec("secrets", "putSecret", "r8", serde_json::json!({"scope": "s", "key": "k"}), 200),
-            rec("brandNewService", "doThing", "r9", serde_json::json!({}), 200),
+            rec("jobs", "create", "r1", json!({"name": "n"}), 200),
+            rec("jobs", "update", "r2", json!({"job_id": "12"}), 200),
+            rec("jobs", "update", "r2", json!({"job_id": "12"}), 200), // duplicate
+            rec("jobs", "update", "r3", json!({"job_id": "12"}), 200), // same object
+            rec("jobs", "get", "r4", json!({"job_id": "12"}), 200),    // a read
+            rec("clusters", "edit", "r5", json!({"cluster_id": "c-1"}), 403), // failed
+            rec(
+                "unityCatalog",
+                "updatePermissions",
+                "r6",
+                json!({"securable_type": "SCHEMA", "securable_full_name": "sales.orders"}),
+                200,
+            ),
+            rec(
+                "secrets",
+                "putSecret",
+                "r8",
+                json!({"scope": "s", "key": "k"}),
+                200,
+            ),
+            rec("brandNewService", "doThing", "r9", json!({}), 200),
             "{not json".to_string(),
         ]
         .join("\n");
         let mut seen = BTreeSet::new();
-        let p = parse("1234567890", &text, &mut seen);
+        let p = parse("1234", &text, &mut seen, &NoIndex);
         let got: Vec<(String, String)> = p
             .changes
             .iter()
@@ -367,31 +367,23 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("experiments".into(), "42".into()),
-                ("external_locations".into(), "sales_raw".into()),
-                ("feature_tables".into(), "main.features.customer".into()),
                 ("jobs".into(), "12".into()),
                 ("jobs".into(), "77".into()),
-                ("registered_models".into(), "churn".into()),
                 ("schemas".into(), "sales.orders".into()),
-                ("tables".into(), "sales.orders.t1".into()),
-                ("uc_models".into(), "main.default.churn_uc".into()),
-                ("volumes".into(), "sales.orders.landing".into()),
             ]
         );
         assert_eq!((p.duplicates, p.failed), (1, 1));
         assert_eq!(p.malformed.len(), 1);
-        assert_eq!(p.malformed[0].0, 17);
+        assert_eq!(p.malformed[0].0, 10);
         assert_eq!(p.ignored["jobs.get"], 1);
         assert_eq!(
             p.ignored["secrets.putSecret"], 1,
-            "a secret value change is never followed"
+            "a secret value is never followed"
         );
         assert_eq!(p.ignored["brandNewService.doThing"], 1);
-        // The same file again (overwritten in place): nothing new.
-        let again = parse("1234567890", &text, &mut seen);
+        let again = parse("1234", &text, &mut seen, &NoIndex);
         assert!(
-            again.changes.is_empty() && again.duplicates == 12,
+            again.changes.is_empty() && again.duplicates == 5,
             "{again:?}"
         );
         assert_eq!(

@@ -19,6 +19,8 @@ use rand::Rng;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
+use crate::error::Error;
+
 /// Characters left as they are in a query value (RFC 3986 unreserved).
 const QUERY: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -62,6 +64,9 @@ pub struct ClientConfig {
     pub max_attempts: u32,
     /// Longest wait between attempts without a `Retry-After`.
     pub max_backoff: Duration,
+    /// Where OAuth tokens come from: `/oidc/v1/token` for a workspace,
+    /// `/oidc/accounts/<account id>/v1/token` for the account API.
+    pub token_path: String,
 }
 
 impl ClientConfig {
@@ -75,20 +80,31 @@ impl ClientConfig {
             timeout: Duration::from_secs(30),
             max_attempts: 8,
             max_backoff: Duration::from_secs(30),
+            token_path: "/oidc/v1/token".into(),
+        }
+    }
+
+    /// The same credentials for the account API of `account_id` at `accounts_host`
+    /// (`https://accounts.cloud.databricks.com`).
+    pub fn for_account(&self, accounts_host: &str, account_id: &str) -> Self {
+        Self {
+            host: accounts_host.trim_end_matches('/').to_string(),
+            token_path: format!("/oidc/accounts/{account_id}/v1/token"),
+            ..self.clone()
         }
     }
 
     /// From the standard variables: `DATABRICKS_HOST`, then `DATABRICKS_TOKEN`, or
     /// `DATABRICKS_CLIENT_ID` and `DATABRICKS_CLIENT_SECRET`; `LAKEDR_DATABRICKS_RPS` sets the
     /// pace.
-    pub fn from_env() -> Result<Self, ApiError> {
+    pub fn from_env() -> Result<Self, Error> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let host = var("DATABRICKS_HOST")
-            .ok_or_else(|| ApiError::Config("DATABRICKS_HOST is not set".into()))?;
+            .ok_or_else(|| Error::Config("DATABRICKS_HOST is not set".into()))?;
         let mut cfg = Self::new(host, Self::auth_from(&var)?);
         if let Some(rps) = var("LAKEDR_DATABRICKS_RPS") {
             cfg.requests_per_second = rps.parse().map_err(|_| {
-                ApiError::Config(format!("LAKEDR_DATABRICKS_RPS: `{rps}` is not a number"))
+                Error::Config(format!("LAKEDR_DATABRICKS_RPS: `{rps}` is not a number"))
             })?;
         }
         Ok(cfg)
@@ -96,12 +112,11 @@ impl ClientConfig {
 
     /// From a JSON secret (as kept in AWS Secrets Manager): `{"host": ..., "token": ...}` or
     /// `{"host": ..., "client_id": ..., "client_secret": ...}`.
-    pub fn from_secret_json(text: &str) -> Result<Self, ApiError> {
+    pub fn from_secret_json(text: &str) -> Result<Self, Error> {
         let v: Value = serde_json::from_str(text)
-            .map_err(|e| ApiError::Config(format!("the credentials secret is not JSON: {e}")))?;
+            .map_err(|e| Error::Config(format!("the credentials secret is not JSON: {e}")))?;
         let get = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-        let host =
-            get("host").ok_or_else(|| ApiError::Config("the secret has no `host`".into()))?;
+        let host = get("host").ok_or_else(|| Error::Config("the secret has no `host`".into()))?;
         Ok(Self::new(
             host,
             Self::auth_from(&|k: &str| {
@@ -114,7 +129,7 @@ impl ClientConfig {
         ))
     }
 
-    fn auth_from(var: &dyn Fn(&str) -> Option<String>) -> Result<Auth, ApiError> {
+    fn auth_from(var: &dyn Fn(&str) -> Option<String>) -> Result<Auth, Error> {
         if let Some(t) = var("DATABRICKS_TOKEN") {
             return Ok(Auth::Token(t));
         }
@@ -123,59 +138,9 @@ impl ClientConfig {
                 client_id,
                 client_secret,
             }),
-            _ => Err(ApiError::Config(
+            _ => Err(Error::Config(
                 "no credentials: set a token, or a client id and client secret".into(),
             )),
-        }
-    }
-}
-
-/// A failed call, naming the request.
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error("GET {endpoint}: HTTP {status} {code}: {message}")]
-    Status {
-        endpoint: String,
-        status: u16,
-        code: String,
-        message: String,
-    },
-    #[error("GET {endpoint}: the response is not JSON ({detail})")]
-    NotJson { endpoint: String, detail: String },
-    #[error("GET {endpoint}: gave up after {attempts} attempts; last: {last}")]
-    Exhausted {
-        endpoint: String,
-        attempts: u32,
-        last: String,
-    },
-    #[error("OAuth token from {endpoint}: {detail}")]
-    Token { endpoint: String, detail: String },
-    #[error("{0}")]
-    Config(String),
-    /// Storage the export reads beside the API (model artifacts, to check their DR copy).
-    #[error("storage: {0}")]
-    Storage(String),
-}
-
-impl ApiError {
-    /// The object asked for does not exist (deleted since it was listed). An unknown
-    /// endpoint is not a missing object: it must never turn into a tombstone.
-    pub fn is_not_found(&self) -> bool {
-        match self {
-            ApiError::Status {
-                status,
-                code,
-                message,
-                ..
-            } => {
-                code.ends_with("DOES_NOT_EXIST")
-                    || code == "NOT_FOUND"
-                    || (*status == 404 && code.is_empty())
-                    || (*status == 400
-                        && code == "INVALID_PARAMETER_VALUE"
-                        && message.contains("does not exist"))
-            }
-            _ => false,
         }
     }
 }
@@ -204,10 +169,10 @@ impl std::fmt::Debug for DatabricksClient {
 }
 
 impl DatabricksClient {
-    pub fn new(cfg: ClientConfig) -> Result<Self, ApiError> {
+    pub fn new(cfg: ClientConfig) -> Result<Self, Error> {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_provider_and_native_roots(rustls::crypto::ring::default_provider())
-            .map_err(|e| ApiError::Config(format!("TLS roots: {e}")))?
+            .map_err(|e| Error::Config(format!("TLS roots: {e}")))?
             .https_or_http()
             .enable_http1()
             .build();
@@ -230,7 +195,7 @@ impl DatabricksClient {
     }
 
     /// `GET path?query` as JSON.
-    pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, ApiError> {
+    pub async fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value, Error> {
         let mut endpoint = path.to_string();
         for (i, (k, v)) in query.iter().enumerate() {
             endpoint.push(if i == 0 { '?' } else { '&' });
@@ -241,16 +206,15 @@ impl DatabricksClient {
         let url = format!("{}{endpoint}", self.cfg.host);
         let uri: Uri = url
             .parse()
-            .map_err(|e| ApiError::Config(format!("{url}: {e}")))?;
+            .map_err(|e| Error::Config(format!("{url}: {e}")))?;
         let mut refreshed = false;
         loop {
             let bearer = self.bearer().await?;
             let mut headers = HeaderMap::new();
             headers.insert(
                 header::AUTHORIZATION,
-                HeaderValue::from_str(&format!("Bearer {bearer}")).map_err(|_| {
-                    ApiError::Config("the token is not a valid header value".into())
-                })?,
+                HeaderValue::from_str(&format!("Bearer {bearer}"))
+                    .map_err(|_| Error::Config("the token is not a valid header value".into()))?,
             );
             headers.insert(
                 header::USER_AGENT,
@@ -259,13 +223,13 @@ impl DatabricksClient {
             let (status, body) = self
                 .send_retrying(Method::GET, &uri, &headers, Bytes::new())
                 .await
-                .map_err(|last| ApiError::Exhausted {
+                .map_err(|last| Error::Exhausted {
                     endpoint: endpoint.clone(),
                     attempts: self.cfg.max_attempts.max(1),
                     last,
                 })?;
             if status.is_success() {
-                return serde_json::from_slice(&body).map_err(|e| ApiError::NotJson {
+                return serde_json::from_slice(&body).map_err(|e| Error::NotJson {
                     endpoint,
                     detail: e.to_string(),
                 });
@@ -285,7 +249,7 @@ impl DatabricksClient {
                 continue;
             }
             let (code, message) = error_fields(&body);
-            return Err(ApiError::Status {
+            return Err(Error::Status {
                 endpoint,
                 status: status.as_u16(),
                 code,
@@ -396,7 +360,7 @@ impl DatabricksClient {
 
     /// The bearer token: the configured one, or a cached OAuth token (fetched when missing or
     /// about to expire).
-    async fn bearer(&self) -> Result<String, ApiError> {
+    async fn bearer(&self) -> Result<String, Error> {
         let (client_id, client_secret) = match &self.cfg.auth {
             Auth::Token(t) => return Ok(t.clone()),
             Auth::OAuth {
@@ -410,8 +374,8 @@ impl DatabricksClient {
         {
             return Ok(t.clone());
         }
-        let endpoint = format!("{}/oidc/v1/token", self.cfg.host);
-        let token_error = |detail: String| ApiError::Token {
+        let endpoint = format!("{}{}", self.cfg.host, self.cfg.token_path);
+        let token_error = |detail: String| Error::Token {
             endpoint: endpoint.clone(),
             detail,
         };

@@ -23,8 +23,11 @@ use futures::StreamExt;
 use lakedr::store::{ObjectUrl, PutMode, PutOptions, Stores};
 use serde::{Deserialize, Serialize};
 
-use crate::client::DatabricksClient;
-use crate::kinds::{self, ExportError, Prepared};
+use crate::api::WorkspaceApi;
+use crate::error::{Error, Result};
+use crate::kind::{Account, Cx, Kind};
+use crate::obj::{ExportError, Prepared, Walk, canonical, is_part};
+use crate::terraform::TfConfig;
 
 /// An exported object's entry in a manifest.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -35,6 +38,16 @@ pub struct Entry {
     /// Its Terraform JSON (`databricks_*` resources), when the object has a Terraform form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub terraform: Option<String>,
+    /// The SHA-256 of that Terraform: a new version of the generator or of the DR settings
+    /// rewrites it even when the object did not change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terraform_sha256: Option<String>,
+    /// What a restore from that Terraform must know (a location no rule covers...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Another id audit records know the object by (a workspace object's numeric id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
 }
 
 /// An object a full export no longer found.
@@ -85,20 +98,6 @@ pub struct Destination {
     pub workspace: String,
 }
 
-/// Export failures that stop a run (storage); API failures of single objects or kinds are
-/// recorded in the manifest instead.
-#[derive(Debug, thiserror::Error)]
-pub enum ExportFailure {
-    #[error("storage: {0}")]
-    Store(#[from] lakedr::Error),
-    #[error("{0}")]
-    Api(#[from] crate::client::ApiError),
-    #[error("{key}: {detail}")]
-    Corrupt { key: String, detail: String },
-    #[error("`latest` kept moving under this run ({0} tries): another export is running")]
-    Contended(u32),
-}
-
 impl Destination {
     /// `root` is the export prefix (`s3://bucket/prefix/` or a directory); the workspace's
     /// files go under `<root>/<workspace>/`.
@@ -116,21 +115,20 @@ impl Destination {
     }
 
     /// The current `latest` pointer and its manifest, with the pointer's entity tag.
-    pub async fn latest(&self) -> Result<Option<(Manifest, Option<String>)>, ExportFailure> {
+    pub async fn latest(&self) -> Result<Option<(Manifest, Option<String>)>> {
         let url = self.root.join("latest");
         let got = match self.stores.get(&url).await {
             Ok(g) => g,
             Err(lakedr::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        let latest: Latest =
-            serde_json::from_slice(&got.body).map_err(|e| ExportFailure::Corrupt {
-                key: url.key.clone(),
-                detail: e.to_string(),
-            })?;
+        let latest: Latest = serde_json::from_slice(&got.body).map_err(|e| Error::Corrupt {
+            key: url.key.clone(),
+            detail: e.to_string(),
+        })?;
         let murl = self.root.join(&latest.manifest);
         let m = self.stores.get(&murl).await?;
-        let manifest = serde_json::from_slice(&m.body).map_err(|e| ExportFailure::Corrupt {
+        let manifest = serde_json::from_slice(&m.body).map_err(|e| Error::Corrupt {
             key: murl.key,
             detail: e.to_string(),
         })?;
@@ -138,7 +136,7 @@ impl Destination {
     }
 
     /// An object file's bytes (relative key as in a manifest).
-    pub async fn read(&self, file: &str) -> Result<Bytes, ExportFailure> {
+    pub async fn read(&self, file: &str) -> Result<Bytes> {
         Ok(self.stores.get(&self.root.join(file)).await?.body)
     }
 }
@@ -189,6 +187,24 @@ pub fn rfc3339(t: SystemTime) -> String {
     )
 }
 
+/// The account API, for the account-level objects of the workspace.
+#[derive(Clone)]
+pub struct AccountApi {
+    pub api: std::sync::Arc<dyn WorkspaceApi>,
+    pub account_id: String,
+    /// The workspace's id in the account.
+    pub workspace_id: String,
+}
+
+impl std::fmt::Debug for AccountApi {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccountApi")
+            .field("account_id", &self.account_id)
+            .field("workspace_id", &self.workspace_id)
+            .finish()
+    }
+}
+
 /// Options of a run.
 #[derive(Clone, Debug)]
 pub struct RunOptions {
@@ -198,6 +214,10 @@ pub struct RunOptions {
     pub write_concurrency: usize,
     /// Where model versions' artifacts are found in DR, to say whether they are complete.
     pub artifacts: crate::models::ArtifactLocations,
+    /// What the Terraform is written for (the rules, the `[dr]` settings).
+    pub terraform: TfConfig,
+    /// The account level, when account credentials are given.
+    pub account: Option<AccountApi>,
 }
 
 impl Default for RunOptions {
@@ -206,20 +226,66 @@ impl Default for RunOptions {
             concurrency: 8,
             write_concurrency: 32,
             artifacts: Default::default(),
+            terraform: TfConfig::default(),
+            account: None,
         }
     }
+}
+
+/// The Terraform configuration with the principal running the export (it is never a
+/// resource: it exists in DR as whoever applies).
+async fn with_me(api: &dyn WorkspaceApi, tf: &TfConfig) -> TfConfig {
+    let mut tf = tf.clone();
+    if tf.me.is_none() {
+        tf.me = api
+            .get("/api/2.0/preview/scim/v2/Me", &[])
+            .await
+            .ok()
+            .and_then(|m| crate::kind::as_id(&m["id"]));
+    }
+    tf
+}
+
+/// Walks the whole workspace (and the account level, with account credentials).
+pub async fn walk_all(api: &dyn WorkspaceApi, opts: &RunOptions) -> Walk {
+    let account = opts.account.as_ref().map(|a| Account {
+        api: a.api.as_ref(),
+        id: a.account_id.clone(),
+        workspace_id: a.workspace_id.clone(),
+    });
+    let cx = Cx {
+        api,
+        account: account.as_ref(),
+        arts: &opts.artifacts,
+        concurrency: opts.concurrency,
+    };
+    let mut walk = Walk::new();
+    for k in Kind::ALL {
+        k.spec().walk(&cx, &mut walk).await;
+    }
+    walk.close();
+    walk
 }
 
 /// A full export: walks the workspace, writes what changed, tombstones what is gone (for the
 /// kinds whose listing succeeded), and moves `latest`.
 pub async fn export_full(
-    client: &DatabricksClient,
+    api: &dyn WorkspaceApi,
     dest: &Destination,
     opts: &RunOptions,
-) -> Result<Manifest, ExportFailure> {
+) -> Result<Manifest> {
     let started = Instant::now();
-    let calls0 = client.calls();
-    let walk = kinds::walk_all(client, &opts.artifacts, opts.concurrency).await;
+    let calls0 = api.calls();
+    let mut tf = with_me(api, &opts.terraform).await;
+    let mut walk = walk_all(api, opts).await;
+    // The Terraform, once every object is known: a reference to an object the workspace does
+    // not have stays the primary's id, with a note.
+    tf.exists = Some(std::sync::Arc::new(
+        walk.objects.iter().map(Prepared::key).collect(),
+    ));
+    for o in &mut walk.objects {
+        o.add_terraform(&tf);
+    }
     commit(dest, opts, "full", started, |prev| {
         let mut next = prev.cloned().unwrap_or_default();
         let mut seen = std::collections::BTreeSet::new();
@@ -227,8 +293,7 @@ pub async fn export_full(
             seen.insert(o.key());
         }
         // Gone: in the previous manifest, of a kind listed completely, not seen now, and not
-        // an object (or the permissions, grants or versions of one) that failed to be read
-        // this run.
+        // an object (or the permissions, grants or parts of one) that failed to be read.
         let unreadable = |key: &str| {
             walk.errors.iter().any(|e| {
                 !e.id.is_empty() && {
@@ -236,9 +301,9 @@ pub async fn export_full(
                     id == e.id
                         || (matches!(kind, "permissions" | "grants")
                             && id.ends_with(&format!("/{}", e.id)))
-                        || kinds::dependent_prefixes(&e.kind, &e.id)
-                            .iter()
-                            .any(|p| kinds::is_part(key, p))
+                        || Kind::parse(&e.kind).is_some_and(|k| {
+                            k.spec().dependents(&e.id).1.iter().any(|p| is_part(key, p))
+                        })
                 }
             })
         };
@@ -246,8 +311,10 @@ pub async fn export_full(
             .objects
             .keys()
             .filter(|k| {
-                let kind = k.split('/').next().unwrap_or_default();
-                walk.complete.contains(&kind) && !seen.contains(*k) && !unreadable(k)
+                let kind = k.split('/').next().and_then(Kind::parse);
+                kind.is_some_and(|kind| walk.complete.contains(&kind))
+                    && !seen.contains(*k)
+                    && !unreadable(k)
             })
             .cloned()
             .collect();
@@ -256,37 +323,61 @@ pub async fn export_full(
             upserts: &walk.objects,
             gone,
             errors: walk.errors.clone(),
-            api_calls: client.calls() - calls0,
-            host: client.host().to_string(),
+            api_calls: api.calls() - calls0,
+            host: api.host().to_string(),
         }
     })
     .await
 }
 
-/// Exports one object after a change event (a kind [`kinds::read_one`] reads): writes it if it
-/// changed, or a tombstone if it no longer exists.
+/// Exports one object after a change event: writes it if it changed, or a tombstone if it no
+/// longer exists. A kind that cannot be read one object at a time is `Error::Deferred`.
 pub async fn export_one(
-    client: &DatabricksClient,
+    api: &dyn WorkspaceApi,
     dest: &Destination,
-    kind: &str,
+    kind: Kind,
     id: &str,
     opts: &RunOptions,
-) -> Result<Manifest, ExportFailure> {
+) -> Result<Manifest> {
     let started = Instant::now();
-    let calls0 = client.calls();
-    let read: Option<Vec<Prepared>> = kinds::read_one(client, &opts.artifacts, kind, id)
-        .await?
-        .map(|objs| objs.iter().map(Prepared::new).collect());
+    let calls0 = api.calls();
+    let mut tf = with_me(api, &opts.terraform).await;
+    let account = opts.account.as_ref().map(|a| Account {
+        api: a.api.as_ref(),
+        id: a.account_id.clone(),
+        workspace_id: a.workspace_id.clone(),
+    });
+    let cx = Cx {
+        api,
+        account: account.as_ref(),
+        arts: &opts.artifacts,
+        concurrency: opts.concurrency,
+    };
+    let read = match kind.spec().read_one(&cx, id).await {
+        Ok(v) => v,
+        Err(e) if e.is_not_found() => None,
+        Err(e) => return Err(e),
+    };
+    let mut read: Option<Vec<Prepared>> = read.map(|objs| objs.iter().map(Prepared::new).collect());
+    let mut exists: std::collections::BTreeSet<String> = match dest.latest().await? {
+        Some((m, _)) => m.objects.into_keys().collect(),
+        None => Default::default(),
+    };
+    exists.extend(read.iter().flatten().map(Prepared::key));
+    tf.exists = Some(std::sync::Arc::new(exists));
+    for o in read.iter_mut().flatten() {
+        o.add_terraform(&tf);
+    }
     let key = format!("{kind}/{id}");
+    let (dependents, prefixes) = kind.spec().dependents(id);
     commit(dest, opts, "incremental", started, |prev| {
         let base = prev.cloned().unwrap_or_default();
         // Parts of the object (a model's versions) are read whole with it: those it no
         // longer has are gone.
-        let prefixes = kinds::dependent_prefixes(kind, id);
         let parts_gone = |keep: &[Prepared]| -> Vec<String> {
             base.objects
                 .keys()
-                .filter(|k| prefixes.iter().any(|p| kinds::is_part(k, p)))
+                .filter(|k| prefixes.iter().any(|p| is_part(k, p)))
                 .filter(|k| !keep.iter().any(|o| o.key() == **k))
                 .cloned()
                 .collect()
@@ -297,21 +388,21 @@ pub async fn export_one(
                 base,
                 upserts: objs,
                 errors: Vec::new(),
-                api_calls: client.calls() - calls0,
-                host: client.host().to_string(),
+                api_calls: api.calls() - calls0,
+                host: api.host().to_string(),
             },
             None => {
                 // The object and what hangs on it (its permissions or grants) are gone.
                 let mut gone = vec![key.clone()];
-                gone.extend(kinds::dependents(kind, id));
+                gone.extend(dependents.iter().cloned());
                 gone.extend(parts_gone(&[]));
                 Plan {
                     base,
                     upserts: &[],
                     gone,
                     errors: Vec::new(),
-                    api_calls: client.calls() - calls0,
-                    host: client.host().to_string(),
+                    api_calls: api.calls() - calls0,
+                    host: api.host().to_string(),
                 }
             }
         }
@@ -337,7 +428,7 @@ async fn commit<'a>(
     mode: &str,
     started: Instant,
     plan: impl Fn(Option<&Manifest>) -> Plan<'a>,
-) -> Result<Manifest, ExportFailure> {
+) -> Result<Manifest> {
     const TRIES: u32 = 5;
     let wall = SystemTime::now();
     let snapshot = snapshot_name(wall);
@@ -365,7 +456,11 @@ async fn commit<'a>(
         let mut writes: Vec<(String, Cow<'_, [u8]>)> = Vec::new();
         for o in p.upserts {
             let key = o.key();
-            if m.objects.get(&key).is_some_and(|e| e.sha256 == o.sha256) {
+            if m.objects.get(&key).is_some_and(|e| {
+                e.sha256 == o.sha256
+                    && e.terraform_sha256 == o.terraform_sha256
+                    && e.notes == o.notes
+            }) {
                 m.unchanged += 1;
                 continue;
             }
@@ -383,6 +478,9 @@ async fn commit<'a>(
                     sha256: o.sha256.clone(),
                     file: file.clone(),
                     terraform,
+                    terraform_sha256: o.terraform_sha256.clone(),
+                    notes: o.notes.clone(),
+                    alias: o.alias.clone(),
                 },
             );
             writes.push((file, Cow::Borrowed(o.bytes.as_slice())));
@@ -403,9 +501,7 @@ async fn commit<'a>(
             };
             writes.push((
                 file,
-                Cow::Owned(kinds::canonical(
-                    &serde_json::to_value(&t).unwrap_or_default(),
-                )),
+                Cow::Owned(canonical(&serde_json::to_value(&t).unwrap_or_default())),
             ));
             m.tombstones.insert(key.clone(), t);
             m.deleted += 1;
@@ -440,7 +536,7 @@ async fn commit<'a>(
         }
         m.duration_ms = started.elapsed().as_millis() as u64;
         let manifest_file = format!("snapshots/{snapshot}/manifest.json");
-        let body = serde_json::to_vec_pretty(&m).map_err(|e| ExportFailure::Corrupt {
+        let body = serde_json::to_vec_pretty(&m).map_err(|e| Error::Corrupt {
             key: manifest_file.clone(),
             detail: e.to_string(),
         })?;
@@ -482,40 +578,7 @@ async fn commit<'a>(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ExportFailure::Contended(TRIES))
-}
-
-/// Writes the Terraform of the latest export into `out` (one `.tf.json` per object, and the
-/// provider requirement), ready for `terraform apply` against a DR workspace. Returns how many
-/// object files were written.
-pub async fn terraform_dir(
-    dest: &Destination,
-    out: &std::path::Path,
-) -> Result<usize, ExportFailure> {
-    let Some((m, _)) = dest.latest().await? else {
-        return Ok(0);
-    };
-    let io = |e: std::io::Error| ExportFailure::Corrupt {
-        key: out.display().to_string(),
-        detail: e.to_string(),
-    };
-    std::fs::create_dir_all(out).map_err(io)?;
-    let mut n = 0;
-    for (key, e) in &m.objects {
-        let Some(tf) = &e.terraform else { continue };
-        let (kind, id) = key.split_once('/').unwrap_or((key.as_str(), ""));
-        let body = dest.read(tf).await?;
-        std::fs::write(
-            out.join(format!("{kind}__{}.tf.json", safe_segment(id))),
-            &body,
-        )
-        .map_err(io)?;
-        n += 1;
-    }
-    let provider =
-        serde_json::to_vec_pretty(&crate::terraform::provider_document()).unwrap_or_default();
-    std::fs::write(out.join("provider.tf.json"), provider).map_err(io)?;
-    Ok(n)
+    Err(Error::Contended(TRIES))
 }
 
 #[cfg(test)]

@@ -1,18 +1,27 @@
 //! Control-plane export of a Databricks workspace to the DR bucket: a REST client that keeps
-//! within the workspace's limits ([`client`]), a walk of every API the export covers
-//! ([`kinds`]), and snapshots with unchanged objects left alone and deletions kept as
-//! tombstones ([`export`]), and Terraform JSON of the `databricks_*` resources
-//! ([`terraform`]). Secret values are never read: the export lists secret scopes and
-//! their ACLs only.
+//! within the workspace's limits ([`client`]) behind the [`api::WorkspaceApi`] trait, one module
+//! per kind of object ([`kind`], [`kinds`]), snapshots with unchanged objects left alone and
+//! deletions kept as tombstones ([`export`]), Terraform that restores the workspace in the DR
+//! region ([`terraform`]), audit logs followed object by object ([`audit`]) and the two
+//! functions' logic ([`functions`]). Secret values are never read.
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod api;
 pub mod audit;
 pub mod client;
+pub mod error;
 pub mod export;
+pub mod functions;
+pub mod kind;
 pub mod kinds;
 pub mod models;
+pub mod obj;
 pub mod terraform;
 
-pub use client::{ApiError, Auth, ClientConfig, DatabricksClient};
-pub use export::{Destination, Manifest, RunOptions, export_full, export_one, terraform_dir};
+pub use api::WorkspaceApi;
+pub use client::{Auth, ClientConfig, DatabricksClient};
+pub use error::{Disposition, Error, Result};
+pub use export::{AccountApi, Destination, Manifest, RunOptions, export_full, export_one};
+pub use kind::Kind;
 pub use models::ArtifactLocations;
+pub use terraform::{TfConfig, TfReport, terraform_dir};

@@ -1,20 +1,18 @@
-//! Machine learning objects: the workspace model registry (the MLflow registry REST API, which
-//! Databricks serves as is), experiments, Unity Catalog registered models, and feature tables.
+//! Where model artifacts are, at the source and in DR.
 //!
 //! Every model version records where its artifacts are and whether they are complete in DR
 //! (`dr_artifacts`): the artifact set at the source is listed and compared, object by object,
-//! with its DR copy found through the replication rules ([`ArtifactLocations`]). A version whose
-//! artifacts are not all there, with the source's size and entity tag, says so: an exported
-//! registry entry never claims a model that cannot be loaded in DR.
+//! with its DR copy found through the replication rules ([`ArtifactLocations`]), whose side is
+//! read from the data plane's manifest of the set when there is one. A version whose artifacts
+//! are not all there, with the source's size and entity tag, says so: an exported registry
+//! entry never claims a model that cannot be loaded in DR.
 
-use futures::{StreamExt, TryStreamExt};
 use lakedr::Stores;
 use lakedr::config::Rule;
 use lakedr::store::{ObjectMeta, ObjectUrl};
 use serde_json::{Value, json};
 
-use crate::client::{ApiError, DatabricksClient};
-use crate::kinds::{Obj, Walk, as_id, each, enc, grants, keyed, list_paged, permissions};
+use crate::error::Error as ApiError;
 
 /// How many missing or differing artifact keys a version lists (the count is always whole).
 const LISTED: usize = 20;
@@ -114,12 +112,8 @@ impl ArtifactLocations {
         };
         let dr = rule.dr_url(rel);
         out["dr"] = json!(dr.to_string());
-        let listing = |u: ObjectUrl| async move {
-            stores
-                .list(&u)
-                .await
-                .map_err(|e| ApiError::Storage(format!("listing artifacts at {u}: {e}")))
-        };
+        let listing =
+            |u: ObjectUrl| async move { stores.list(&u).await.map_err(ApiError::Storage) };
         let source_objs = listing(src.clone()).await?;
         // The data plane keeps a manifest of each artifact set's DR copy, written after the
         // files it lists: DR's side is read from it (one read instead of a listing); a set
@@ -131,10 +125,9 @@ impl ArtifactLocations {
             match stores.get(&url).await {
                 Ok(g) => {
                     let m: lakedr::artifacts::Manifest =
-                        serde_json::from_slice(&g.body).map_err(|e| {
-                            ApiError::Storage(format!(
-                                "the artifact manifest {url} does not parse: {e}"
-                            ))
+                        serde_json::from_slice(&g.body).map_err(|e| ApiError::Corrupt {
+                            key: url.to_string(),
+                            detail: format!("the artifact manifest does not parse: {e}"),
                         })?;
                     let set_dr = rule.dr_url(set);
                     dr_objs = Some(
@@ -152,11 +145,7 @@ impl ArtifactLocations {
                     out["manifest"] = json!(url.to_string());
                 }
                 Err(lakedr::Error::NotFound { .. }) => {}
-                Err(e) => {
-                    return Err(ApiError::Storage(format!(
-                        "reading the artifact manifest {url}: {e}"
-                    )));
-                }
+                Err(e) => return Err(ApiError::Storage(e)),
             }
         }
         let dr_objs = match dr_objs {
@@ -250,333 +239,8 @@ fn content_hash(etag: &Option<String>) -> Option<&str> {
 }
 
 /// An MLflow `filter` string literal.
-fn quoted(s: &str) -> String {
+pub fn quoted(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-}
-
-/// Versions read a few at a time (each is an API call and two listings), in order.
-async fn versions_of<F>(reads: impl Iterator<Item = F>) -> Result<Vec<Obj>, ApiError>
-where
-    F: std::future::Future<Output = Result<Option<Obj>, ApiError>>,
-{
-    let got: Vec<Option<Obj>> = futures::stream::iter(reads)
-        .buffered(4)
-        .try_collect()
-        .await?;
-    Ok(got.into_iter().flatten().collect())
-}
-
-/// A registered model of the workspace registry (its versions are objects of their own).
-fn model_body(mut m: Value) -> Value {
-    if let Value::Object(o) = &mut m {
-        o.remove("latest_versions");
-    }
-    m
-}
-
-/// A registered model with its permissions and every version (artifacts checked in DR).
-async fn registered_model(
-    c: &DatabricksClient,
-    arts: &ArtifactLocations,
-    name: String,
-    body: Value,
-) -> Result<Vec<Obj>, ApiError> {
-    let mut body = model_body(body);
-    // The workspace id of the model, which its permissions are addressed by.
-    let dbx = c
-        .get(
-            "/api/2.0/mlflow/databricks/registered-models/get",
-            &[("name", &name)],
-        )
-        .await?;
-    let id = as_id(&dbx["registered_model_databricks"]["id"]).unwrap_or_default();
-    body["id"] = json!(id);
-    let mut out = Vec::new();
-    if !id.is_empty() {
-        let mut acl = permissions(c, "registered-models", &id).await?;
-        acl.id = format!("registered-models/{name}");
-        out.push(acl);
-    }
-    let versions = list_paged(
-        c,
-        "/api/2.0/mlflow/model-versions/search",
-        &[
-            ("filter", &format!("name={}", quoted(&name))),
-            ("max_results", "1000"),
-        ],
-        "model_versions",
-    )
-    .await?;
-    let read = versions.into_iter().filter_map(|v| {
-        let version = as_id(&v["version"])?;
-        let name = &name;
-        Some(async move {
-            let uri = c
-                .get(
-                    "/api/2.0/mlflow/model-versions/get-download-uri",
-                    &[("name", name), ("version", &version)],
-                )
-                .await;
-            let uri = match uri {
-                Ok(u) => u,
-                // Deleted since the search: gone with it, not the model.
-                Err(e) if e.is_not_found() => return Ok(None),
-                Err(e) => return Err(e),
-            };
-            let artifact_uri = uri["artifact_uri"]
-                .as_str()
-                .or(v["source"].as_str())
-                .unwrap_or_default()
-                .to_string();
-            let mut v = v;
-            v["artifact_uri"] = json!(artifact_uri);
-            v["dr_artifacts"] = arts.check_version(&v, &artifact_uri).await?;
-            Ok(Some(Obj {
-                kind: "model_versions",
-                id: format!("{name}/{version}"),
-                body: v,
-            }))
-        })
-    });
-    out.extend(versions_of(read).await?);
-    out.push(Obj {
-        kind: "registered_models",
-        id: name,
-        body,
-    });
-    Ok(out)
-}
-
-/// A Unity Catalog registered model with its grants and every version.
-async fn uc_model(
-    c: &DatabricksClient,
-    arts: &ArtifactLocations,
-    full: String,
-    body: Value,
-) -> Result<Vec<Obj>, ApiError> {
-    let mut out = vec![grants(c, "function", &full).await?];
-    let versions = list_paged(
-        c,
-        &format!("/api/2.1/unity-catalog/models/{}/versions", enc(&full)),
-        &[("max_results", "1000")],
-        "model_versions",
-    )
-    .await?;
-    let full_name = &full;
-    let read = versions.into_iter().filter_map(|mut v| {
-        let version = as_id(&v["version"])?;
-        Some(async move {
-            let loc = v["storage_location"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string();
-            v["dr_artifacts"] = arts.check_version(&v, &loc).await?;
-            Ok(Some(Obj {
-                kind: "uc_model_versions",
-                id: format!("{full_name}/{version}"),
-                body: v,
-            }))
-        })
-    });
-    out.extend(versions_of(read).await?);
-    out.push(Obj {
-        kind: "uc_models",
-        id: full,
-        body,
-    });
-    Ok(out)
-}
-
-/// An experiment with its permissions (a notebook's experiment has its notebook's). Its
-/// `last_update_time` moves with activity, not configuration: it is not kept.
-async fn experiment(
-    c: &DatabricksClient,
-    id: String,
-    mut body: Value,
-) -> Result<Vec<Obj>, ApiError> {
-    if let Value::Object(o) = &mut body {
-        o.remove("last_update_time");
-    }
-    let notebook = body["tags"].as_array().into_iter().flatten().any(|t| {
-        t["key"] == "mlflow.experimentType"
-            && (t["value"] == "NOTEBOOK" || t["value"] == "REPO_NOTEBOOK")
-    });
-    let acl = if notebook {
-        None
-    } else {
-        Some(permissions(c, "experiments", &id).await?)
-    };
-    let exp = Obj {
-        kind: "experiments",
-        id,
-        body,
-    };
-    Ok(std::iter::once(exp).chain(acl).collect())
-}
-
-/// A feature table's whole definition (keys, features, producers).
-async fn feature_table(c: &DatabricksClient, name: &str) -> Result<Obj, ApiError> {
-    let got = c
-        .get(
-            "/api/2.0/feature-store/feature-tables/get",
-            &[("name", name)],
-        )
-        .await?;
-    Ok(Obj {
-        kind: "feature_tables",
-        id: name.to_string(),
-        body: got["feature_table"].clone(),
-    })
-}
-
-/// Walks the machine learning objects into `walk`.
-pub(crate) async fn walk_models(
-    c: &DatabricksClient,
-    arts: &ArtifactLocations,
-    n: usize,
-    walk: &mut Walk,
-) {
-    if let Some(items) = walk.listed(
-        "registered_models",
-        list_paged(
-            c,
-            "/api/2.0/mlflow/registered-models/search",
-            &[("max_results", "1000")],
-            "registered_models",
-        )
-        .await,
-    ) {
-        let items: Vec<(String, Value)> =
-            items.into_iter().filter_map(|m| keyed(m, "name")).collect();
-        each(walk, "registered_models", items, n, |name, body| {
-            registered_model(c, arts, name, body)
-        })
-        .await;
-        walk.complete.push("model_versions");
-    }
-
-    if let Some(items) = walk.listed(
-        "experiments",
-        list_paged(
-            c,
-            "/api/2.0/mlflow/experiments/search",
-            &[("max_results", "1000")],
-            "experiments",
-        )
-        .await,
-    ) {
-        let items: Vec<(String, Value)> = items
-            .into_iter()
-            .filter_map(|e| as_id(&e["experiment_id"]).map(|id| (id, e)))
-            .collect();
-        each(walk, "experiments", items, n, |id, body| {
-            experiment(c, id, body)
-        })
-        .await;
-    }
-
-    if let Some(items) = walk.listed(
-        "uc_models",
-        list_paged(
-            c,
-            "/api/2.1/unity-catalog/models",
-            &[("max_results", "1000")],
-            "registered_models",
-        )
-        .await,
-    ) {
-        let items: Vec<(String, Value)> = items
-            .into_iter()
-            .filter_map(|m| keyed(m, "full_name"))
-            .collect();
-        each(walk, "uc_models", items, n, |full, body| {
-            uc_model(c, arts, full, body)
-        })
-        .await;
-        walk.complete.push("uc_model_versions");
-    }
-
-    if let Some(items) = walk.listed(
-        "feature_tables",
-        list_paged(
-            c,
-            "/api/2.0/feature-store/feature-tables/search",
-            &[("max_results", "200")],
-            "feature_tables",
-        )
-        .await,
-    ) {
-        let items: Vec<(String, Value)> =
-            items.into_iter().filter_map(|t| keyed(t, "name")).collect();
-        each(walk, "feature_tables", items, n, |name, _| async move {
-            Ok(vec![feature_table(c, &name).await?])
-        })
-        .await;
-    }
-}
-
-/// The kinds [`read_one`] reads here.
-pub const KINDS: &[&str] = &[
-    "registered_models",
-    "uc_models",
-    "experiments",
-    "feature_tables",
-];
-
-/// Reads one object of [`KINDS`] after a change event, with its permissions or grants and
-/// every version; `Err` with a not-found error when it no longer exists.
-pub(crate) async fn read_one(
-    c: &DatabricksClient,
-    arts: &ArtifactLocations,
-    kind: &str,
-    id: &str,
-) -> Result<Vec<Obj>, ApiError> {
-    match kind {
-        "registered_models" => {
-            let got = c
-                .get("/api/2.0/mlflow/registered-models/get", &[("name", id)])
-                .await?;
-            registered_model(c, arts, id.to_string(), got["registered_model"].clone()).await
-        }
-        "uc_models" => {
-            let body = c
-                .get(&format!("/api/2.1/unity-catalog/models/{}", enc(id)), &[])
-                .await?;
-            uc_model(c, arts, id.to_string(), body).await
-        }
-        "experiments" => {
-            let got = c
-                .get("/api/2.0/mlflow/experiments/get", &[("experiment_id", id)])
-                .await?;
-            // A deleted experiment stays readable (in the trash) until it is purged.
-            if got["experiment"]["lifecycle_stage"] == "deleted" {
-                return Err(ApiError::Status {
-                    endpoint: format!("/api/2.0/mlflow/experiments/get?experiment_id={id}"),
-                    status: 404,
-                    code: "RESOURCE_DOES_NOT_EXIST".into(),
-                    message: "the experiment is deleted".into(),
-                });
-            }
-            experiment(c, id.to_string(), got["experiment"].clone()).await
-        }
-        _ => Ok(vec![feature_table(c, id).await?]),
-    }
-}
-
-/// What hangs on a model-registry object: exact manifest keys, and key prefixes (its versions).
-pub fn dependents(kind: &str, id: &str) -> (Vec<String>, Vec<String>) {
-    match kind {
-        "registered_models" => (
-            vec![format!("permissions/registered-models/{id}")],
-            vec![format!("model_versions/{id}/")],
-        ),
-        "uc_models" => (
-            vec![format!("grants/function/{id}")],
-            vec![format!("uc_model_versions/{id}/")],
-        ),
-        "experiments" => (vec![format!("permissions/experiments/{id}")], Vec::new()),
-        _ => (Vec::new(), Vec::new()),
-    }
 }
 
 #[cfg(test)]

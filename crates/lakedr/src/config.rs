@@ -37,6 +37,51 @@ struct RawConfig {
     s3: S3Settings,
     #[serde(default, rename = "stream")]
     streams: Vec<RawStream>,
+    #[serde(default)]
+    dr: DrSettings,
+}
+
+/// What the DR region's workspace is, for the Terraform the control-plane export writes: the
+/// defaults of its variables (`dr_region`, `dr_zone_id`...). Every field is optional: a
+/// variable without a default must be given at `terraform apply`.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DrSettings {
+    /// The DR region (`us-west-2`): the DR metastore's region.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// The availability zone clusters and pools use in DR (`auto` lets Databricks choose).
+    #[serde(default)]
+    pub zone_id: Option<String>,
+    /// Primary instance profile ARN to the DR one.
+    #[serde(default)]
+    pub instance_profiles: std::collections::BTreeMap<String, String>,
+    /// Primary node type to the DR one, where they differ.
+    #[serde(default)]
+    pub node_types: std::collections::BTreeMap<String, String>,
+    /// Storage credential name to the IAM role ARN that reaches the DR copies.
+    #[serde(default)]
+    pub storage_credential_roles: std::collections::BTreeMap<String, String>,
+    /// The DR metastore's root storage (`s3://...`), distinct from the replicated data.
+    #[serde(default)]
+    pub metastore_storage_root: Option<String>,
+    /// The DR workspace's id (for the metastore assignment).
+    #[serde(default)]
+    pub workspace_id: Option<String>,
+    /// Start schedules, continuous jobs and triggers unpaused in DR (paused by default).
+    #[serde(default)]
+    pub unpause: bool,
+    /// The DR twin workspace (account level): its cross-account role, root bucket and network.
+    #[serde(default)]
+    pub credentials_role_arn: Option<String>,
+    #[serde(default)]
+    pub root_bucket: Option<String>,
+    #[serde(default)]
+    pub vpc_id: Option<String>,
+    #[serde(default)]
+    pub subnet_ids: Vec<String>,
+    #[serde(default)]
+    pub security_group_ids: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -194,6 +239,8 @@ pub struct Config {
     pub s3: S3Settings,
     /// Streaming queries declared in `[[stream]]`.
     pub streams: Vec<StreamDecl>,
+    /// The DR workspace, for the control-plane export's Terraform.
+    pub dr: DrSettings,
 }
 
 impl Config {
@@ -365,12 +412,33 @@ impl Config {
                     .transpose()?,
             });
         }
+        let dr = raw.dr;
+        if let Some(root) = &dr.metastore_storage_root
+            && !root.starts_with("s3://")
+        {
+            return Err(Error::config(
+                "dr.metastore_storage_root",
+                format!("`{root}` is not an s3:// location"),
+            ));
+        }
+        if let Some(region) = &dr.region
+            && (region.is_empty()
+                || !region
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+        {
+            return Err(Error::config(
+                "dr.region",
+                format!("`{region}` is not an AWS region name (like us-west-2)"),
+            ));
+        }
         let mut config = Config {
             rules,
             queues: raw.queues,
             copy: raw.copy,
             s3: raw.s3,
             streams,
+            dr,
         };
         config.apply_env(|k| std::env::var(k).ok());
         Ok(config)

@@ -62,10 +62,9 @@ fn segment(id: &str) -> String {
         .remove(b'_')
         .remove(b'.');
     let s = percent_encoding::utf8_percent_encode(id, SET).to_string();
-    if s.starts_with('.') {
-        format!("%2E{}", &s[1..])
-    } else {
-        s
+    match s.strip_prefix('.') {
+        Some(rest) => format!("%2E{rest}"),
+        None => s,
     }
 }
 

@@ -114,7 +114,9 @@ impl LogListing {
     /// Checkpoint files grouped into sets by version (a version may have several).
     pub fn checkpoints(&self) -> BTreeMap<u64, Vec<CheckpointSet>> {
         let mut by_version: BTreeMap<u64, Vec<CheckpointSet>> = BTreeMap::new();
-        let mut multi: BTreeMap<(u64, u32), Vec<(u32, String, u64)>> = BTreeMap::new();
+        // (version, parts) to (part, file name, size) of each part found.
+        type Parts = Vec<(u32, String, u64)>;
+        let mut multi: BTreeMap<(u64, u32), Parts> = BTreeMap::new();
         for (name, (f, meta)) in &self.files {
             let LogFile::Checkpoint { version, kind } = f else {
                 continue;

@@ -365,10 +365,7 @@ impl StreamSync<'_> {
             }
         }
         // A file source's log names the primary's paths: a restart elsewhere fails.
-        if let Some(k) = src
-            .keys()
-            .filter(|k| super::source_log_batch(k).is_some())
-            .next_back()
+        if let Some(k) = src.keys().rfind(|k| super::source_log_batch(k).is_some())
             && let Ok(g) = self.stores.get(&self.src(k)).await
             && String::from_utf8_lossy(&g.body).contains("\"path\":")
         {

@@ -1,0 +1,77 @@
+//! The account groups, with their members (account SCIM, with account credentials). Snapshots only: identities are
+//! account-wide, so the DR region has them already; the snapshot is what rebuilds them if the
+//! account itself had to be.
+
+use async_trait::async_trait;
+
+use crate::api::list_scim;
+use crate::audit::Record;
+use crate::error::{Error, Result};
+use crate::kind::{Acl, Cx, Hit, Kind, KindSpec, Securable, as_id};
+use crate::obj::{Obj, Walk};
+use crate::terraform::Tf;
+
+#[derive(Debug)]
+pub struct Spec;
+
+#[async_trait]
+impl KindSpec for Spec {
+    async fn walk(&self, cx: &Cx<'_>, walk: &mut Walk) {
+        let Some(a) = cx.account else { return };
+        if let Some(items) = walk.listed(
+            Kind::AccountGroups,
+            list_scim(a.api, &a.path("/scim/v2/Groups")).await,
+        ) {
+            for v in items {
+                if let Some(id) = as_id(&v["id"]) {
+                    walk.push(Obj::new(Kind::AccountGroups, id, v));
+                }
+            }
+        }
+    }
+    fn parents(&self) -> &'static [Kind] {
+        &[]
+    }
+    async fn read_one(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Vec<Obj>>> {
+        let a = cx.account.ok_or_else(|| Error::Deferred {
+            kind: Kind::AccountGroups.name().into(),
+            reason: "no account credentials are configured".into(),
+        })?;
+        let v = a
+            .api
+            .get(&a.path(&format!("/scim/v2/Groups/{id}")), &[])
+            .await?;
+        Ok(Some(vec![Obj::new(Kind::AccountGroups, id, v)]))
+    }
+    fn dependents(&self, _id: &str) -> (Vec<String>, Vec<String>) {
+        (Vec::new(), Vec::new())
+    }
+    fn terraform(&self, _o: &Obj, _tf: &mut Tf<'_>) {}
+    fn audit(&self, r: &Record<'_>) -> Option<Hit> {
+        (r.account_level()
+            && r.is(
+                "accounts",
+                &[
+                    "createGroup",
+                    "updateGroup",
+                    "removeGroup",
+                    "addPrincipalToGroup",
+                    "removePrincipalFromGroup",
+                ],
+            ))
+        .then(|| r.param(&["targetGroupId"]).map(Hit::Id))
+        .flatten()
+    }
+    fn alias(&self, _o: &Obj) -> Option<String> {
+        None
+    }
+    fn acl(&self) -> Option<Acl> {
+        None
+    }
+    fn securable(&self) -> Option<Securable> {
+        None
+    }
+    fn omitted(&self) -> &'static [(&'static str, &'static str)] {
+        &[]
+    }
+}
