@@ -8,5 +8,6 @@ mod copies;
 mod functions;
 mod models;
 mod replication;
+mod restore;
 mod streams;
 mod template;

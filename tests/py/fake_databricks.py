@@ -584,6 +584,57 @@ class Workspace:
         self.stats["account_token_requests"] = 0
 
 
+def _delete(ws, coll, oid):
+    """Removes one object of a collection (the workspace's own delete)."""
+    by_key = {
+        "pipelines": lambda: ws.pipelines.pop(oid, None) is not None,
+        "queries": lambda: _drop(ws.queries, "id", oid),
+        "alerts": lambda: _drop(ws.alerts, "id", oid),
+        "dashboards": lambda: _drop(ws.dashboards, "dashboard_id", oid),
+        "repos": lambda: _drop(ws.repos, "id", int(oid)) and (_drop(ws.objects, "object_id", int(oid)) or True),
+        "global-init-scripts": lambda: _drop_script(ws, oid),
+        "serving-endpoints": lambda: _drop(ws.serving, "name", oid),
+        "ip-access-lists": lambda: _drop(ws.ip_lists, "list_id", oid),
+        "workspace": lambda: _drop(ws.objects, "path", oid),
+        "libraries": lambda: ws.libraries.pop(oid, None) is not None,
+        "secret-scopes": lambda: _drop_scope(ws, oid),
+        "instance-profiles": lambda: _drop_profile(ws, oid),
+    }
+    f = by_key.get(coll)
+    return bool(f and f())
+
+
+def _drop(items, key, value):
+    n = len(items)
+    items[:] = [x for x in items if x.get(key) != value]
+    return len(items) < n
+
+
+def _drop_script(ws, sid):
+    body = json.loads(ws.init_scripts)
+    n = len(body["scripts"])
+    body["scripts"] = [x for x in body["scripts"] if x["script_id"] != sid]
+    ws.init_scripts = json.dumps(body).encode()
+    ws.init_script_get.pop(sid, None)
+    return len(body["scripts"]) < n
+
+
+def _drop_scope(ws, name):
+    body = json.loads(ws.scopes) if isinstance(ws.scopes, bytes) else ws.scopes
+    n = len(body["scopes"])
+    body["scopes"] = [x for x in body["scopes"] if x["name"] != name]
+    ws.scopes = body
+    return len(body["scopes"]) < n
+
+
+def _drop_profile(ws, arn):
+    body = json.loads(ws.instance_profiles)
+    n = len(body["instance_profiles"])
+    body["instance_profiles"] = [x for x in body["instance_profiles"] if x["instance_profile_arn"] != arn]
+    ws.instance_profiles = json.dumps(body).encode()
+    return len(body["instance_profiles"]) < n
+
+
 def page(items, key, token, size, next_key="next_page_token", has_more=False):
     start = int(token or 0)
     chunk = items[start:start + size]
@@ -898,6 +949,9 @@ def account_api(path, q, ws):
     return 404, {"error_code": "ENDPOINT_NOT_FOUND", "message": f"No API found for 'GET {path}'"}
 
 
+Workspace.delete = _delete
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     ws: Workspace = None
@@ -1059,6 +1113,11 @@ class Handler(BaseHTTPRequestHandler):
                 ws.tokens.clear()
                 ws.account_tokens.clear()
                 return self.send(200, {})
+            if method == "DELETE" and len(parts) >= 3 and parts[1] == "objects":
+                # DELETE /_fake/objects/<collection>/<id>: the object is gone from the workspace.
+                coll, oid = parts[2], urllib.parse.unquote("/".join(parts[3:]))
+                removed = ws.delete(coll, oid)
+                return self.send(200 if removed else 404, {"removed": removed})
             if len(parts) == 3 and parts[1] == "jobs":
                 jid = int(parts[2])
                 if method == "DELETE":

@@ -19,9 +19,21 @@ pub struct Spec;
 /// The storage credential of the replicas of managed storage in DR.
 pub const REPLICA_CREDENTIAL: &str = "lakedr-replicas";
 
-/// The resource name of the external location over the DR copy of managed storage `root`.
-pub fn replica_location(root: &str) -> String {
-    name("replica", root.trim_end_matches('/'))
+/// The resource name (and Unity Catalog name) of the external location over `dr`, the DR copy
+/// of a managed storage root.
+pub fn replica_location(dr: &str) -> String {
+    name("replica", dr.trim_end_matches('/'))
+}
+
+/// The replica location a managed table or volume at `location` is declared over, as a
+/// `depends_on` entry.
+pub fn replica_of(tf: &Tf<'_>, location: &str) -> Option<String> {
+    let root = managed_root(location)?;
+    let dr = tf.cfg.remap(root)?;
+    Some(format!(
+        "databricks_external_location.{}",
+        replica_location(&dr)
+    ))
 }
 
 /// The managed storage root a managed table's or volume's location is under
@@ -40,7 +52,7 @@ pub fn replica(tf: &mut Tf<'_>, root: &str, what: &str) {
         return;
     };
     let mut m = Map::new();
-    m.insert("name".into(), json!(replica_location(root)));
+    m.insert("name".into(), json!(replica_location(&dr)));
     m.insert("url".into(), json!(dr));
     m.insert(
         "credential_name".into(),
@@ -54,11 +66,9 @@ pub fn replica(tf: &mut Tf<'_>, root: &str, what: &str) {
     m.insert("read_only".into(), json!(false));
     m.insert(
         "comment".into(),
-        json!(format!(
-            "the DR copy of the primary's managed storage {root}"
-        )),
+        json!("the DR copy of the primary's managed storage (lakedr)"),
     );
-    tf.resource("databricks_external_location", replica_location(root), m);
+    tf.resource("databricks_external_location", replica_location(&dr), m);
 }
 
 async fn read(cx: &Cx<'_>) -> Result<Obj> {
@@ -95,10 +105,17 @@ impl KindSpec for Spec {
             "storage_root".into(),
             json!("${var.dr_metastore_storage_root}"),
         );
-        if !m.contains_key("delta_sharing_scope") {
-            m.remove("delta_sharing_recipient_token_lifetime_in_seconds");
-        } else if !m.contains_key("delta_sharing_recipient_token_lifetime_in_seconds") {
-            m.remove("delta_sharing_scope");
+        // The provider takes the Delta Sharing scope only with the recipient token lifetime.
+        if let (Some(scope), Some(life)) = (
+            b.get("delta_sharing_scope").filter(|v| v.is_string()),
+            b.get("delta_sharing_recipient_token_lifetime_in_seconds")
+                .filter(|v| v.is_number()),
+        ) {
+            m.insert("delta_sharing_scope".into(), scope.clone());
+            m.insert(
+                "delta_sharing_recipient_token_lifetime_in_seconds".into(),
+                life.clone(),
+            );
         }
         if tf.cfg.dr.metastore_storage_root.is_none() {
             tf.note("the DR metastore's root: give var.dr_metastore_storage_root ([dr] metastore_storage_root)");
@@ -180,6 +197,14 @@ impl KindSpec for Spec {
             ("updated_at", "set by the account"),
             ("updated_by", "set by the account"),
             ("privilege_model_version", "set by the account"),
+            (
+                "delta_sharing_scope",
+                "carried with the recipient token lifetime only (the provider takes both or neither)",
+            ),
+            (
+                "delta_sharing_recipient_token_lifetime_in_seconds",
+                "carried with the Delta Sharing scope only",
+            ),
         ]
     }
 }

@@ -109,3 +109,115 @@ pub fn grants_key(s: Option<Securable>, id: &str) -> Vec<String> {
         .into_iter()
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::api::memory::MemoryApi;
+    use crate::kind::{Cx, Kind};
+    use crate::models::ArtifactLocations;
+    use crate::obj::Walk;
+
+    fn cx(api: &MemoryApi) -> Cx<'_> {
+        Cx {
+            api,
+            account: None,
+            arts: Box::leak(Box::new(ArtifactLocations::default())),
+            concurrency: 2,
+        }
+    }
+
+    #[tokio::test]
+    async fn jobs_page_and_a_cut_job_is_read_whole_with_its_permissions() {
+        let tasks = |r: std::ops::Range<u32>| -> Vec<serde_json::Value> {
+            r.map(|i| json!({"task_key": format!("t{i}")})).collect()
+        };
+        let api = MemoryApi::default()
+            .with(
+                "/api/2.2/jobs/list?expand_tasks=true&limit=100",
+                json!({"jobs": [{"job_id": 1, "settings": {"name": "a"}}], "next_page_token": "p2", "has_more": true}),
+            )
+            .with(
+                "/api/2.2/jobs/list?expand_tasks=true&limit=100&page_token=p2",
+                json!({"jobs": [{"job_id": 2, "settings": {"name": "wide", "tasks": tasks(0..100)}, "has_more": true},
+                                {"job_id": 3, "settings": {"name": "gone"}}], "has_more": false}),
+            )
+            .with(
+                "/api/2.2/jobs/get?job_id=2",
+                json!({"job_id": 2, "settings": {"name": "wide", "tasks": tasks(0..100)}, "next_page_token": "t2"}),
+            )
+            .with(
+                "/api/2.2/jobs/get?job_id=2&page_token=t2",
+                json!({"job_id": 2, "settings": {"tasks": tasks(100..130)}}),
+            )
+            .with("/api/2.0/permissions/jobs/1", json!({"access_control_list": []}))
+            .with("/api/2.0/permissions/jobs/2", json!({"access_control_list": []}))
+            // Job 3 was deleted between the list and its permissions.
+            .with("/api/2.0/permissions/jobs/3", serde_json::Value::Null);
+        let mut walk = Walk::new();
+        Kind::Jobs.spec().walk(&cx(&api), &mut walk).await;
+        let keys: Vec<String> = walk.objects.iter().map(|o| o.key()).collect();
+        assert_eq!(
+            {
+                let mut k = keys.clone();
+                k.sort();
+                k
+            },
+            [
+                "jobs/1",
+                "jobs/2",
+                "permissions/jobs/1",
+                "permissions/jobs/2"
+            ],
+            "job 3 left out, not an error: {:?}",
+            walk.errors
+        );
+        assert!(walk.errors.is_empty() && walk.complete.contains(&Kind::Jobs));
+        let wide = walk.objects.iter().find(|o| o.key() == "jobs/2").unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&wide.bytes).unwrap();
+        assert_eq!(body["settings"]["tasks"].as_array().unwrap().len(), 130);
+    }
+
+    #[tokio::test]
+    async fn a_kind_whose_listing_fails_is_not_complete_and_names_the_failure() {
+        let api = MemoryApi::default(); // every endpoint unknown
+        let mut walk = Walk::new();
+        Kind::Pipelines.spec().walk(&cx(&api), &mut walk).await;
+        assert!(walk.objects.is_empty() && !walk.complete.contains(&Kind::Pipelines));
+        assert_eq!(walk.errors.len(), 1);
+        assert!(
+            walk.errors[0].error.contains("/api/2.0/pipelines"),
+            "{:?}",
+            walk.errors
+        );
+        // Its permissions are not complete either: no deletion can be inferred.
+        walk.close();
+        assert!(!walk.complete.contains(&Kind::Permissions));
+    }
+
+    #[tokio::test]
+    async fn a_large_group_is_read_alone_for_its_members() {
+        let api = MemoryApi::default()
+            .with(
+                "/api/2.0/preview/scim/v2/Groups?count=100&startIndex=1",
+                json!({"totalResults": 1, "Resources": [{"id": "7", "displayName": "big"}]}),
+            )
+            .with(
+                "/api/2.0/preview/scim/v2/Groups/7",
+                json!({"id": "7", "displayName": "big", "members": [
+                    {"value": "1", "display": "a", "$ref": "Users/1"},
+                    {"value": "2", "display": "b", "$ref": "ServicePrincipals/2"}]}),
+            );
+        let mut walk = Walk::new();
+        Kind::Groups.spec().walk(&cx(&api), &mut walk).await;
+        walk.close();
+        let mut keys: Vec<String> = walk.objects.iter().map(|o| o.key()).collect();
+        keys.sort();
+        assert_eq!(keys, ["group_members/7/1", "group_members/7/2", "groups/7"]);
+        assert!(
+            walk.complete.contains(&Kind::GroupMembers),
+            "members complete with their groups"
+        );
+    }
+}

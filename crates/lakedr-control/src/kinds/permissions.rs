@@ -102,6 +102,18 @@ impl KindSpec for Spec {
             ("object_id", "the object is referenced by its resource"),
             ("object_type", "the object is referenced by its resource"),
             ("path", "the object is referenced by its resource"),
+            (
+                "access_control_list.display_name",
+                "the principal's name, shown by the workspace",
+            ),
+            (
+                "access_control_list.all_permissions.inherited",
+                "only direct levels are restored: inherited ones come with the parent's",
+            ),
+            (
+                "access_control_list.all_permissions.inherited_from_object",
+                "inherited levels come with the parent's",
+            ),
         ]
     }
 }

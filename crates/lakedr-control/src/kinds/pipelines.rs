@@ -83,6 +83,7 @@ impl KindSpec for Spec {
             shapes::cluster_spec(&mut spec, tf);
             *c = spec;
         }
+        shapes::remap_values(&mut m, "configuration", tf);
         if spec["catalog"].is_string() {
             m.remove("storage"); // a Unity Catalog pipeline keeps its data in the catalog
         } else if let Some(s) = m.get("storage").and_then(Value::as_str).map(str::to_owned) {
@@ -129,6 +130,7 @@ impl KindSpec for Spec {
             ),
             ("creator_user_name", "set by the DR workspace"),
             ("run_as_user_name", "the pipeline runs as its creator in DR"),
+            ("spec.id", "the DR workspace gives the pipeline its own id"),
         ]
     }
 }

@@ -91,6 +91,10 @@ impl KindSpec for Spec {
             ("id", "the DR workspace gives the principal its own id"),
             ("groups", "memberships are group_members objects"),
             ("schemas", "SCIM message metadata"),
+            (
+                "entitlements",
+                "carried as the provider's flags (allow_cluster_create...)",
+            ),
             ("meta", "SCIM message metadata"),
         ]
     }

@@ -150,6 +150,12 @@ impl KindSpec for Spec {
             ("id", "the DR workspace gives the endpoint its own id"),
             ("creator", "set by the DR workspace"),
             ("creation_timestamp", "set by the DR workspace"),
+            ("config.config_version", "set by the DR workspace"),
+            ("config.served_entities.creator", "set by the DR workspace"),
+            (
+                "config.served_entities.creation_timestamp",
+                "set by the DR workspace",
+            ),
         ]
     }
 }

@@ -122,6 +122,11 @@ impl KindSpec for Spec {
             ("updated_by", "set by the DR metastore"),
             ("full_name", "the name"),
             ("isolation_mode", "set by the DR metastore"),
+            ("aws_iam_role.external_id", "computed by the DR metastore"),
+            (
+                "aws_iam_role.unity_catalog_iam_arn",
+                "computed by the DR metastore",
+            ),
         ]
     }
 }

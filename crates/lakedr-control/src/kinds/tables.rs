@@ -126,6 +126,7 @@ impl KindSpec for Spec {
             return;
         }
         let mut m: Map<String, Value> = tf.fit("databricks_sql_table", b);
+        m.insert("table_type".into(), json!(ty));
         m.remove("column");
         let cols = columns(b);
         if !cols.is_empty() {
@@ -151,11 +152,11 @@ impl KindSpec for Spec {
                 };
                 m.insert("table_type".into(), json!("EXTERNAL"));
                 m.insert("storage_location".into(), json!(dr));
-                match super::metastore::managed_root(&loc) {
+                match super::metastore::replica_of(tf, &loc) {
                     Some(root) => {
                         m.insert(
                             "depends_on".into(),
-                            json!([format!("databricks_external_location.{}", super::metastore::replica_location(root))]),
+                            json!([root]),
                         );
                     }
                     None => tf.note("a managed location outside `__unitystorage`: its replica location is not known"),
@@ -217,6 +218,15 @@ impl KindSpec for Spec {
             ("delta_runtime_properties_kvpairs", "computed"),
             ("securable_kind_manifest", "computed"),
             ("browse_only", "computed"),
+            (
+                "columns.type_name",
+                "the type is carried as its text (type_text)",
+            ),
+            ("columns.position", "the order of the columns"),
+            (
+                "table_type",
+                "carried, but a managed table is declared EXTERNAL over its DR copy",
+            ),
         ]
     }
 }

@@ -103,6 +103,10 @@ impl KindSpec for Spec {
             ("emails", "SCIM derives them from the user name"),
             ("groups", "memberships are group_members objects"),
             ("schemas", "SCIM message metadata"),
+            (
+                "entitlements",
+                "carried as the provider's flags (allow_cluster_create...)",
+            ),
             ("meta", "SCIM message metadata"),
             ("name", "SCIM derives it from the display name"),
         ]

@@ -80,6 +80,9 @@ impl KindSpec for Spec {
     fn terraform(&self, o: &Obj, tf: &mut Tf<'_>) {
         let b = &o.body;
         let mut m: Map<String, Value> = tf.fit("databricks_volume", b);
+        if let Some(t) = b.get("volume_type") {
+            m.insert("volume_type".into(), t.clone());
+        }
         shapes::parent_refs(b, &mut m);
         let loc = b["storage_location"].as_str().map(str::to_owned);
         match (b["volume_type"].as_str(), loc) {
@@ -91,14 +94,8 @@ impl KindSpec for Spec {
                 Some(dr) => {
                     m.insert("volume_type".into(), json!("EXTERNAL"));
                     m.insert("storage_location".into(), json!(dr));
-                    if let Some(root) = super::metastore::managed_root(&loc) {
-                        m.insert(
-                            "depends_on".into(),
-                            json!([format!(
-                                "databricks_external_location.{}",
-                                super::metastore::replica_location(root)
-                            )]),
-                        );
+                    if let Some(root) = super::metastore::replica_of(tf, &loc) {
+                        m.insert("depends_on".into(), json!([root]));
                     }
                     tf.note("a managed volume, declared in DR as an external volume over its replicated files");
                 }
@@ -140,6 +137,10 @@ impl KindSpec for Spec {
     fn omitted(&self) -> &'static [(&'static str, &'static str)] {
         &[
             ("full_name", "the catalog, schema and name"),
+            (
+                "volume_type",
+                "carried, but a managed volume is declared EXTERNAL over its DR copy",
+            ),
             ("volume_id", "the DR metastore gives the volume its own id"),
             ("metastore_id", "the DR metastore's"),
             ("created_at", "set by the DR metastore"),

@@ -102,6 +102,8 @@ impl TfConfig {
 #[derive(Debug)]
 pub struct Tf<'a> {
     pub cfg: &'a TfConfig,
+    /// The kind of the object written: the fields it leaves out are never fitted.
+    kind: Option<Kind>,
     resources: Vec<(&'static str, String, Value)>,
     data: Vec<(&'static str, String, Value)>,
     locals: Map<String, Value>,
@@ -112,6 +114,7 @@ impl<'a> Tf<'a> {
     pub fn new(cfg: &'a TfConfig) -> Self {
         Self {
             cfg,
+            kind: None,
             resources: Vec::new(),
             data: Vec::new(),
             locals: Map::new(),
@@ -195,12 +198,19 @@ impl<'a> Tf<'a> {
         }
     }
 
-    /// The API value fitted to resource `ty`.
+    /// The API value fitted to resource `ty`, without the fields the object's kind leaves out
+    /// (the provider may accept an id or a time the DR workspace gives: never the primary's).
     pub fn fit(&self, ty: &str, value: &Value) -> Map<String, Value> {
-        match fit(value, &schema()[ty]["attrs"], true) {
+        let mut m = match fit(value, &schema()[ty]["attrs"], true) {
             Some(Value::Object(m)) => m,
             _ => Map::new(),
+        };
+        if let Some(k) = self.kind {
+            for (field, _) in k.spec().omitted() {
+                m.remove(*field);
+            }
         }
+        m
     }
 
     /// The DR copy of a location; the location itself, with a note, when no rule covers it.
@@ -268,6 +278,7 @@ impl<'a> Tf<'a> {
 /// The Terraform JSON of one object (`None` when it has no Terraform form), and its notes.
 pub fn document(o: &Obj, cfg: &TfConfig) -> (Option<Value>, Vec<String>) {
     let mut tf = Tf::new(cfg);
+    tf.kind = Some(o.kind);
     o.kind.spec().terraform(o, &mut tf);
     tf.finish()
 }
@@ -612,6 +623,8 @@ pub mod shapes {
         if m.contains_key("autoscale") {
             m.remove("num_workers");
         }
+        remap_values(m, "spark_conf", tf);
+        remap_values(m, "spark_env_vars", tf);
         for k in ["instance_pool_id", "driver_instance_pool_id"] {
             tf.refer_at(m, k, Kind::InstancePools, "id");
         }
@@ -667,6 +680,22 @@ pub mod shapes {
                             d.remove("region");
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// The values of the map at `key` (Spark configuration, a pipeline's configuration) that
+    /// are storage locations become their DR copies.
+    pub fn remap_values(m: &mut Map<String, Value>, key: &str, tf: &mut Tf<'_>) {
+        if let Some(Value::Object(conf)) = m.get_mut(key) {
+            for (k, v) in conf.iter_mut() {
+                if let Some(s) = v
+                    .as_str()
+                    .filter(|s| s.starts_with("s3://") || s.starts_with("s3a://"))
+                {
+                    let dr = tf.remap(&format!("`{k}`"), s);
+                    *v = json!(dr);
                 }
             }
         }
