@@ -372,11 +372,16 @@ async fn main() -> Result<()> {
                 .filter(|r| matches!(r, Ok(Outcome::Copied { .. })))
                 .count();
             if copied != events.len() {
+                let first = results.iter().find_map(|r| match r {
+                    Ok(Outcome::Copied { .. }) => None,
+                    Ok(other) => Some(format!("not copied: {other:?}")),
+                    Err(e) => Some(e.to_string()),
+                });
                 bail!(
-                    "{} of {} objects copied: {:?}",
+                    "{} of {} objects copied; first: {}",
                     copied,
                     events.len(),
-                    results.iter().find(|r| r.is_err())
+                    first.unwrap_or_default()
                 );
             }
             anyhow::Ok((secs, cpu))

@@ -140,3 +140,43 @@ async fn s3_store_keeps_the_store_contract() {
     let store = rig.clean.get_store(&ObjectUrl::s3(DR, "")).unwrap();
     lakedr::testing::store_contract(store, &ObjectUrl::s3(DR, "contract/")).await;
 }
+
+/// A DR bucket that does not exist (misspelled, or not deployed) is a fault named with both
+/// ends, never "the object is gone", which the replicator would acknowledge as a skip.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_bucket_is_an_error_not_a_missing_object() {
+    use lakedr::ObjectStore as _;
+    use lakedr::store::CopySource;
+    let mut rig = Rig::new(23, None).await;
+    let key = format!("{PREFIX}to-nowhere.txt");
+    rig.put_source(&key, b"body".to_vec()).await;
+    // The region is configured, as a rule's override gives it: no HeadBucket finds it missing.
+    let store = lakedr_aws::S3Store::new(&rig.moto.sdk(), true, rig.ctx.config.copy.clone())
+        .with_bucket_regions([("lakedr-no-such-dr".to_string(), "us-east-1".to_string())]);
+    let src = CopySource::latest(ObjectUrl::s3(SRC, &key));
+    let dst = ObjectUrl::s3("lakedr-no-such-dr", &key);
+    match store.copy(&src, &dst).await {
+        Err(e @ lakedr::Error::Storage { .. }) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("NoSuchBucket")
+                    && text.contains(&format!("s3://{SRC}/{key}"))
+                    && text.contains(&dst.to_string()),
+                "{text}"
+            );
+            assert_eq!(e.disposition(), lakedr::error::Disposition::DeadLetter);
+        }
+        other => panic!("a copy into a missing bucket gave {other:?}"),
+    }
+    // A read of a missing bucket is not "no such object" either (the DR state readers treat
+    // that as "nothing yet").
+    match store.get(&dst, None).await {
+        Err(lakedr::Error::Storage { message, .. }) => {
+            assert!(message.contains("NoSuchBucket"), "{message}")
+        }
+        other => panic!(
+            "a read of a missing bucket gave {:?}",
+            other.map(|g| g.meta)
+        ),
+    }
+}

@@ -49,13 +49,26 @@ impl EventBus for ChangePublisher {
                             e.raw_response().map(|r| r.status().as_u16()),
                         ),
                     })?;
-                let failed: Vec<PutEventsRequestEntry> = out
+                let refused: Vec<_> = out
                     .entries()
                     .iter()
                     .zip(&pending)
                     .filter(|(r, _)| r.error_code().is_some())
-                    .map(|(_, e)| e.clone())
                     .collect();
+                let reason = refused
+                    .first()
+                    .map(|(r, _)| {
+                        format!(
+                            "{}{}",
+                            r.error_code().unwrap_or_default(),
+                            r.error_message()
+                                .map(|m| format!(": {m}"))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .unwrap_or_default();
+                let failed: Vec<PutEventsRequestEntry> =
+                    refused.into_iter().map(|(_, e)| e.clone()).collect();
                 published += (pending.len() - failed.len()) as u64;
                 if failed.is_empty() {
                     break;
@@ -63,7 +76,10 @@ impl EventBus for ChangePublisher {
                 if attempt == 5 {
                     return Err(lakedr_control::Error::Bus {
                         bus: self.bus.clone(),
-                        message: format!("{} events not accepted after retries", failed.len()),
+                        message: format!(
+                            "{} events not accepted after retries; first: {reason}",
+                            failed.len()
+                        ),
                     });
                 }
                 pending = failed;

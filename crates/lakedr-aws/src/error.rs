@@ -2,8 +2,9 @@
 
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use lakedr::Error;
+use lakedr::error::chain;
 
-/// Maps an SDK error: 404 is [`Error::NotFound`], 412 [`Error::PreconditionFailed`],
+/// Maps an SDK error: 404 is [`Error::NotFound`] (but `NoSuchBucket` is [`Error::Storage`]), 412 [`Error::PreconditionFailed`],
 /// throttling, 5xx, 409 (conditional-write conflict) and network errors are retryable.
 pub(crate) fn map_sdk<E, R>(err: SdkError<E, R>, target: &str) -> Error
 where
@@ -16,6 +17,11 @@ where
         .and_then(|e| e.code().map(str::to_owned));
     let message = one_line(&err, status);
     match (status, code.as_deref()) {
+        // A missing bucket is a deployment fault, never "the object is gone".
+        (_, Some("NoSuchBucket")) => Error::Storage {
+            target: target.to_string(),
+            message,
+        },
         (Some(404), _) | (_, Some("NoSuchKey" | "NotFound" | "NoSuchVersion")) => Error::NotFound {
             url: target.to_string(),
         },
@@ -69,21 +75,6 @@ where
         None => chain(err),
     };
     text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// An error and its sources, each by its `Display`, joined by `: ` (the SDK's
-/// `DisplayErrorContext` ends with a debug dump of the whole error).
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = vec![err.to_string()];
-    let mut source = err.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        source = s.source();
-    }
-    parts.join(": ")
 }
 
 /// The HTTP status of a raw response.

@@ -318,6 +318,29 @@ impl S3Store {
         }
     }
 
+    /// A copy in one CopyObject, or in parts when large (or of unknown size).
+    async fn copy_planned(&self, src: &CopySource, dst: &ObjectUrl) -> Result<()> {
+        let threshold = self.copy.multipart_threshold_bytes;
+        match src.size {
+            Some(size) if size <= threshold => self.copy_single(src, dst).await,
+            _ => {
+                // Size unknown (Batch Operations) or large: one HEAD to plan the copy.
+                let head = self.source_meta(src).await?;
+                let size = head.content_length().unwrap_or_default().max(0) as u64;
+                if src.size.is_some_and(|s| s != size) {
+                    return Err(Error::PreconditionFailed {
+                        url: src.url.to_string(),
+                    });
+                }
+                if size <= threshold {
+                    self.copy_single(src, dst).await
+                } else {
+                    self.copy_multipart(src, dst, &head, size).await
+                }
+            }
+        }
+    }
+
     /// Parallel UploadPartCopy; metadata, content type and tags are carried explicitly because
     /// CreateMultipartUpload does not copy them. Aborts the upload on any failure.
     async fn copy_multipart(
@@ -363,7 +386,13 @@ impl S3Store {
             .await?;
         // The upload lives in the destination's region: every part goes there.
         let client = self.client(&self.region_of(&dst.bucket).await?);
-        let upload_id = upload.upload_id().unwrap_or_default().to_string();
+        let upload_id = upload
+            .upload_id()
+            .ok_or_else(|| Error::Storage {
+                target: target.clone(),
+                message: "CreateMultipartUpload answered no upload id".into(),
+            })?
+            .to_string();
         let part_size = self.copy.multipart_part_size_bytes;
         let parts = size.div_ceil(part_size).max(1);
         let source = Self::copy_source(src);
@@ -560,7 +589,7 @@ impl ObjectStore for S3Store {
             .await
             .map_err(|e| Error::Transient {
                 target: url.to_string(),
-                message: format!("reading body: {e}"),
+                message: format!("reading body: {}", lakedr::error::chain(&e)),
             })?
             .into_bytes();
         Ok(GetResult {
@@ -594,7 +623,7 @@ impl ObjectStore for S3Store {
             .await
             .map_err(|e| Error::Transient {
                 target: url.to_string(),
-                message: format!("reading body: {e}"),
+                message: format!("reading body: {}", lakedr::error::chain(&e)),
             })?
             .into_bytes())
     }
@@ -637,25 +666,19 @@ impl ObjectStore for S3Store {
     }
 
     async fn copy(&self, src: &CopySource, dst: &ObjectUrl) -> Result<()> {
-        let threshold = self.copy.multipart_threshold_bytes;
-        match src.size {
-            Some(size) if size <= threshold => self.copy_single(src, dst).await,
-            _ => {
-                // Size unknown (Batch Operations) or large: one HEAD to plan the copy.
-                let head = self.source_meta(src).await?;
-                let size = head.content_length().unwrap_or_default().max(0) as u64;
-                if src.size.is_some_and(|s| s != size) {
-                    return Err(Error::PreconditionFailed {
-                        url: src.url.to_string(),
-                    });
-                }
-                if size <= threshold {
-                    self.copy_single(src, dst).await
-                } else {
-                    self.copy_multipart(src, dst, &head, size).await
-                }
-            }
-        }
+        // A failure that is not "the source version is gone" names both ends: a copy's
+        // `NoSuchBucket` or `AccessDenied` may be about either bucket.
+        self.copy_planned(src, dst).await.map_err(|e| match e {
+            Error::Storage { message, .. } => Error::Storage {
+                target: format!("copy of {} to {dst}", src.url),
+                message,
+            },
+            Error::Transient { message, .. } => Error::Transient {
+                target: format!("copy of {} to {dst}", src.url),
+                message,
+            },
+            e => e,
+        })
     }
 
     async fn delete(&self, url: &ObjectUrl) -> Result<()> {

@@ -77,10 +77,12 @@ impl Queue for SqsQueue {
                 })?;
             if let Some(f) = out.failed().first() {
                 return Err(self.err(format!(
-                    "{} of {} messages not sent: {}",
+                    "{} of {} messages not sent; entry {}: {}{}",
                     out.failed().len(),
                     chunk.len(),
-                    f.message().unwrap_or_default()
+                    f.id(),
+                    f.code(),
+                    f.message().map(|m| format!(": {m}")).unwrap_or_default()
                 )));
             }
         }

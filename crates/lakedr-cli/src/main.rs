@@ -171,7 +171,8 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let e: &(dyn std::error::Error + 'static) = e.as_ref();
+            eprintln!("error: {}", lakedr::error::chain(e));
             ExitCode::from(2)
         }
     }
@@ -293,6 +294,15 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                         println!("    waiting: {w}");
                     }
                     for w in &st.warnings {
+                        println!("    warning: {w}");
+                    }
+                }
+                for f in &summary.file_sinks {
+                    println!(
+                        "  file sink {}:{}: {} log entries published, {} files copied",
+                        f.rule, f.sink, f.entries_published, f.files_copied
+                    );
+                    for w in &f.warnings {
                         println!("    warning: {w}");
                     }
                 }
@@ -531,7 +541,7 @@ async fn export(args: ExportArgs<'_>, json: bool) -> Result<ExitCode> {
             .unwrap_or("workspace")
             .to_string()
     });
-    let root = lakedr::ObjectUrl::parse(to)?;
+    let root = lakedr::ObjectUrl::parse(to).context("--to")?;
     let s3 = lakedr::store::Scheme::S3;
     let stores = if root.scheme == s3
         || rules
@@ -642,7 +652,11 @@ async fn export(args: ExportArgs<'_>, json: bool) -> Result<ExitCode> {
             }
         }
         for e in &manifest.errors {
-            println!("  ERROR {}/{}: {}", e.kind, e.id, e.error);
+            if e.id.is_empty() {
+                println!("  ERROR {} (listing): {}", e.kind, e.error);
+            } else {
+                println!("  ERROR {}/{}: {}", e.kind, e.id, e.error);
+            }
         }
     }
     let sound = terraform.as_ref().is_none_or(|r| r.problems.is_empty());

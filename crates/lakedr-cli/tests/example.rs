@@ -166,4 +166,16 @@ fn text_output_reads_as_text_and_says_when_a_table_is_stuck() {
     assert_eq!(code, 2, "{out}{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("rule[0].source"), "{err}");
+
+    // A TOML syntax error: one line, at its line and column.
+    std::fs::write(&bad, "[[rule]]\nname = \"t\"\nsource = \n").unwrap();
+    let (code, _, err) = common::lakedr_text(&bad, &[], &["verify"]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("line 3, column "), "{err}");
+
+    // A missing file: the cause said once (the error quotes its source).
+    let (code, _, err) = common::lakedr_text(&scratch.path().join("absent.toml"), &[], &["verify"]);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(err.matches("No such file").count(), 1, "{err}");
 }

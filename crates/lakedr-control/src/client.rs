@@ -284,7 +284,12 @@ impl DatabricksClient {
                     if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() =>
                 {
                     let (code, message) = error_fields(&body);
-                    last = format!("HTTP {} {code}: {message}", status.as_u16());
+                    let code = if code.is_empty() {
+                        code
+                    } else {
+                        format!(" {code}")
+                    };
+                    last = format!("HTTP {}{code}: {message}", status.as_u16());
                     tracing::debug!(%uri, %last, ?retry_after, "retrying");
                     self.backoff(attempt, retry_after).await;
                 }
@@ -301,7 +306,11 @@ impl DatabricksClient {
     ) -> Result<(StatusCode, Option<Duration>, Bytes), String> {
         self.calls.fetch_add(1, Ordering::Relaxed);
         let attempt = async {
-            let resp = self.http.request(req).await.map_err(|e| e.to_string())?;
+            let resp = self
+                .http
+                .request(req)
+                .await
+                .map_err(|e| lakedr::error::chain(&e))?;
             let status = resp.status();
             let retry_after = resp
                 .headers()
@@ -313,7 +322,7 @@ impl DatabricksClient {
                 .into_body()
                 .collect()
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(|e| lakedr::error::chain(&e))?
                 .to_bytes();
             Ok((status, retry_after, body))
         };
@@ -435,7 +444,11 @@ fn error_fields(body: &[u8]) -> (String, String) {
         ),
         Err(_) => (
             String::new(),
-            String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned(),
+            // A proxy's HTML page, say: its start, on one line.
+            String::from_utf8_lossy(&body[..body.len().min(200)])
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
         ),
     }
 }

@@ -11,7 +11,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// The API answered with an error status.
-    #[error("GET {endpoint}: HTTP {status} {code}: {message}")]
+    #[error("GET {endpoint}: HTTP {status}{}: {message}", if code.is_empty() { String::new() } else { format!(" {code}") })]
     Status {
         endpoint: String,
         status: u16,
@@ -31,6 +31,9 @@ pub enum Error {
     /// An OAuth token could not be had.
     #[error("OAuth token from {endpoint}: {detail}")]
     Token { endpoint: String, detail: String },
+    /// An event the function was given does not have a shape it takes (said with its id).
+    #[error("{0}")]
+    Malformed(String),
     /// The export is not configured to do this (credentials, a variable, a setting).
     #[error("{0}")]
     Config(String),
@@ -96,6 +99,7 @@ impl Error {
             Error::Status { .. }
             | Error::NotJson { .. }
             | Error::Config(_)
+            | Error::Malformed(_)
             | Error::Storage(_)
             | Error::Corrupt { .. } => Disposition::Fail,
         }
@@ -109,6 +113,7 @@ impl Error {
             Error::Exhausted { .. } => "ApiExhausted",
             Error::Token { .. } => "Token",
             Error::Config(_) => "Config",
+            Error::Malformed(_) => "MalformedEvent",
             Error::Storage(_) => "Storage",
             Error::Corrupt { .. } => "Corrupt",
             Error::Contended(_) => "Contended",

@@ -52,7 +52,10 @@ pub async fn handle_audit(
     bus: &dyn EventBus,
     index: &dyn Index,
 ) -> Result<Value> {
-    let objects = lakedr::event::parse_object_events(None, payload)?;
+    let objects = lakedr::event::parse_object_events(None, payload).map_err(|e| match e {
+        e @ lakedr::Error::MalformedEvent { .. } => Error::Malformed(e.to_string()),
+        e => e.into(),
+    })?;
     let mut report = Vec::new();
     for ev in objects {
         match ev.kind {
@@ -105,12 +108,13 @@ pub async fn handle_export(
     opts: &RunOptions,
 ) -> Result<Value> {
     let manifest = if payload["detail-type"] == DETAIL_TYPE {
+        let id = payload["id"].as_str().unwrap_or("(no id)");
         let change: Change = serde_json::from_value(payload["detail"].clone())
-            .map_err(|e| Error::Config(format!("change event {}: {e}", payload["id"])))?;
+            .map_err(|e| Error::Malformed(format!("malformed change event {id}: {e}")))?;
         let Some(kind) = Kind::parse(&change.kind) else {
-            return Err(Error::Config(format!(
-                "change event {}: unknown kind `{}`",
-                payload["id"], change.kind
+            return Err(Error::Malformed(format!(
+                "malformed change event {id}: unknown kind `{}`",
+                change.kind
             )));
         };
         if change.id.is_empty() {

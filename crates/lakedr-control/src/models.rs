@@ -47,7 +47,7 @@ impl ArtifactLocations {
             .strip_prefix("s3a://")
             .or_else(|| uri.strip_prefix("s3n://"))
         {
-            return ObjectUrl::parse(&format!("s3://{rest}")).map_err(|e| e.to_string());
+            return ObjectUrl::parse(&format!("s3://{rest}")).map_err(|e| bad_uri(uri, e));
         }
         if let Some(path) = uri.strip_prefix("dbfs:") {
             let root = self.dbfs_root.as_ref().ok_or_else(|| {
@@ -57,7 +57,7 @@ impl ArtifactLocations {
         }
         if uri.starts_with("s3://") || uri.starts_with('/') || uri.starts_with("file:") {
             return ObjectUrl::parse(uri.strip_prefix("file://").unwrap_or(uri))
-                .map_err(|e| e.to_string());
+                .map_err(|e| bad_uri(uri, e));
         }
         Err(format!(
             "`{uri}` is not a storage location (resolve it to s3:// or dbfs:/ first)"
@@ -243,6 +243,14 @@ pub fn quoted(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
+/// Why an artifact URI is not a storage address, said of the URI as the registry gave it.
+fn bad_uri(uri: &str, e: lakedr::Error) -> String {
+    match e {
+        lakedr::Error::Config { message, .. } => format!("artifact URI `{uri}`: {message}"),
+        other => format!("artifact URI `{uri}`: {other}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,6 +313,12 @@ mod tests {
         );
         let e = a.resolve("runs:/abc/model").unwrap_err();
         assert!(e.contains("runs:/abc/model"), "{e}");
+        // Said of the URI as given, not as a configuration field.
+        let e = a.resolve("s3a:///x").unwrap_err();
+        assert!(
+            e.starts_with("artifact URI `s3a:///x`: ") && !e.contains("configuration"),
+            "{e}"
+        );
         let none = ArtifactLocations::default();
         assert!(none.resolve("dbfs:/x").unwrap_err().contains("DBFS root"));
     }

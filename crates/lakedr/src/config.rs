@@ -260,7 +260,7 @@ impl Config {
         let raw: RawConfig = if json {
             serde_json::from_str(text).map_err(|e| Error::config("(file)", e))?
         } else {
-            toml::from_str(text).map_err(|e| Error::config("(file)", e.to_string().trim()))?
+            toml::from_str(text).map_err(|e| toml_error(text, &e))?
         };
         Self::validate(raw, base)
     }
@@ -498,6 +498,20 @@ impl Config {
     }
 }
 
+/// A TOML error as one line, at its line and column (toml's own text is a multi-line excerpt).
+pub(crate) fn toml_error(text: &str, e: &toml::de::Error) -> Error {
+    let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+            Error::config("(file)", format!("line {line}, column {column}: {message}"))
+        }
+        None => Error::config("(file)", message),
+    }
+}
+
 fn parse_location(s: &str, base: Option<&Path>) -> std::result::Result<ObjectUrl, String> {
     let mut url = ObjectUrl::parse(s).map_err(|e| match e {
         Error::Config { message, .. } => message,
@@ -600,6 +614,12 @@ mod tests {
                 .contains("bogus")
         );
         assert!(err("").contains("rule"));
+        // TOML syntax: one line, at the line and column.
+        let e = err("[[rule]]\nname='a'\nsource = \n");
+        assert!(
+            e.starts_with("invalid configuration: (file): line 3, column ") && !e.contains('\n'),
+            "{e}"
+        );
         assert!(err(r#"{"rule":[{"name":"a","source":"s3://a/","destination":"s3://b/","delete_policy":"sometimes"}]}"#).contains("sometimes"));
     }
 

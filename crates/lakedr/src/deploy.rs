@@ -97,7 +97,7 @@ fn one_line_json(text: &str) -> Result<String> {
         serde_json::from_str(text).map_err(|e| Error::config("(file)", e))?
     } else {
         let t: toml::Value =
-            toml::from_str(text).map_err(|e| Error::config("(file)", e.to_string().trim()))?;
+            toml::from_str(text).map_err(|e| crate::config::toml_error(text, &e))?;
         serde_json::to_value(t).map_err(|e| Error::config("(file)", e))?
     };
     if let Some(m) = v.as_object_mut() {

@@ -121,6 +121,27 @@ pub enum Error {
     },
 }
 
+/// An error and its sources as one line: each by its `Display`, joined by `: `, a source left
+/// out when a message before it already says it (many errors quote their source), whitespace
+/// collapsed. Libraries' errors often keep the cause only in `source()` (hyper's
+/// `client error (Connect)`, the SDK's `streaming error`), so a message needs the chain.
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    parts
+        .join(": ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// What becomes of the message whose handling failed with an error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Disposition {

@@ -319,6 +319,9 @@ impl<'a> TableLog<'a> {
         };
         let tail_len = size.min(TAIL);
         let tail = get(size - tail_len..size).await?;
+        if tail.len() as u64 != tail_len {
+            return Err(self.invalid(name, version, "short read of the footer".into()));
+        }
         let eight: [u8; 8] = tail
             .get(tail.len().saturating_sub(8)..)
             .and_then(|s| s.try_into().ok())

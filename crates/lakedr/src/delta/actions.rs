@@ -149,7 +149,7 @@ impl LogContents {
             .and_then(Value::as_str)
             .unwrap_or_default();
         match storage {
-            "u" if path.len() >= 20 => {
+            "u" if path.len() >= 20 && path.is_char_boundary(path.len() - 20) => {
                 let (prefix, id) = path.split_at(path.len() - 20);
                 match z85::uuid(id) {
                     Some(uuid) => {
