@@ -459,6 +459,15 @@ pub async fn sync_table(
     table: &str,
     deadline: Option<Instant>,
 ) -> Result<TableReport> {
+    table_sync(ctx, rule, table, deadline).run().await
+}
+
+fn table_sync<'a>(
+    ctx: &'a Context,
+    rule: &'a Rule,
+    table: &'a str,
+    deadline: Option<Instant>,
+) -> TableSync<'a> {
     TableSync {
         stores: &ctx.stores,
         rule,
@@ -467,8 +476,6 @@ pub async fn sync_table(
         deadline,
         hints: Some(&ctx.hints),
     }
-    .run()
-    .await
 }
 
 /// What one run of the ordered stage did, by unit.
@@ -532,7 +539,19 @@ pub async fn run_unit(
 ) -> Result<UnitReport> {
     let n = ctx.config.copy.max_concurrency;
     let report = match unit {
-        Unit::Table => UnitReport::Table(sync_table(ctx, rule, root, deadline).await?),
+        Unit::Table => {
+            let (result, wake) = table_sync(ctx, rule, root, deadline).run_waking().await;
+            match result {
+                Ok(r) => UnitReport::Table(r),
+                Err(e) => {
+                    // What was published before the failure still wakes its checkpoints.
+                    if let Err(w) = wake_checkpoints(ctx, &wake, deadline).await {
+                        tracing::warn!(table = %root, error = %w, "waking checkpoints failed");
+                    }
+                    return Err(e);
+                }
+            }
+        }
         Unit::Stream => UnitReport::Stream(
             StreamSync {
                 stores: &ctx.stores,
@@ -560,7 +579,18 @@ pub async fn run_unit(
             crate::artifacts::publish_manifest(&ctx.stores, rule, root).await?,
         ),
     };
-    for w in report.wake() {
+    wake_checkpoints(ctx, report.wake(), deadline).await?;
+    Ok(report)
+}
+
+/// Runs again (queued, or inline without a queue) the checkpoints a table's publication
+/// unblocked.
+async fn wake_checkpoints(
+    ctx: &Context,
+    wake: &[crate::index::WaitEntry],
+    deadline: Option<Instant>,
+) -> Result<()> {
+    for w in wake {
         let Some(r) = ctx.config.rule_named(&w.rule) else {
             continue;
         };
@@ -571,13 +601,17 @@ pub async fn run_unit(
             key: format!("woken by {} at {}", w.app_id, w.batch),
         };
         match &ctx.ordered {
-            Some(q) => q.send(&[msg.to_out(&format!("wake-{}", w.batch))]).await?,
+            // One message per publication that wakes it (not deduplicated with an earlier one).
+            Some(q) => {
+                q.send(&[msg.to_out(&format!("wake-{}-{}", w.batch, w.by))])
+                    .await?
+            }
             None => {
                 Box::pin(run_unit(ctx, r, Unit::Stream, &w.root, deadline)).await?;
             }
         }
     }
-    Ok(report)
+    Ok(())
 }
 
 /// True if some ancestor directory of `rel` holds a Delta log in DR or at the source.

@@ -6,8 +6,9 @@
 //! * `_lakedr/txn/<app id>/<table>.json`: the newest application transaction version of that
 //!   app id published in a DR table (a Delta sink's batch ids: a streaming checkpoint's
 //!   `commits/N` waits for version N there);
-//! * `_lakedr/waiting/<app id>/<checkpoint>.json`: a checkpoint waiting for that app id's
-//!   version: the table stage hands it back to the ordered queue once the version is published.
+//! * `_lakedr/waiting/<app id>/<checkpoint>.json`: the newest batch a checkpoint waited for
+//!   that app id to reach: the table stage hands it back to the ordered queue each time it
+//!   publishes that version or a later one.
 //!
 //! Every entry is written after what it describes is in DR, so it never claims more than DR
 //! holds. Delta readers ignore the directory (its name starts with `_`). Losing it loses nothing:
@@ -53,6 +54,9 @@ pub struct WaitEntry {
     pub root: String,
     pub app_id: String,
     pub batch: u64,
+    /// The publication that woke it (`<rule>/<table>@<version>`), once woken.
+    #[serde(skip)]
+    pub by: String,
 }
 
 /// A path segment for any id (percent-encoded; `/` included).
@@ -103,7 +107,10 @@ async fn read<T: for<'de> Deserialize<'de>>(stores: &Stores, url: &ObjectUrl) ->
 
 /// Records what a commit (or bootstrap checkpoint) published in DR says: the table's identity
 /// and its app ids' transaction versions. Returns the checkpoints that waited for those
-/// versions, their wait entries removed: the caller runs them again.
+/// versions: the caller runs them again. Entries are kept: removing one could remove a newer
+/// wait written meanwhile, and a kept entry only wakes its checkpoint again at the sink's next
+/// publication (a run with nothing new does nothing), so a wake lost to a failure is given
+/// again then.
 pub async fn record_published(
     stores: &Stores,
     rule: &Rule,
@@ -150,11 +157,11 @@ pub async fn record_published(
         let dir = wait_dir(rule, app);
         for m in stores.list(&dir).await? {
             let at = dir.with_key(m.key);
-            let Some(w) = read::<WaitEntry>(stores, &at).await? else {
+            let Some(mut w) = read::<WaitEntry>(stores, &at).await? else {
                 continue;
             };
             if i64::try_from(w.batch).is_ok_and(|b| b <= v) {
-                stores.delete(&at).await?;
+                w.by = format!("{}/{table}@{version}", rule.name);
                 woken.push(w);
             }
         }
@@ -204,7 +211,8 @@ pub async fn table_with_id(
     Ok(None)
 }
 
-/// Records that a checkpoint waits for `app` to reach `batch` in a table of `rule`.
+/// Records that a checkpoint waits for `app` to reach `batch` in a table of `rule` (one entry
+/// per checkpoint, overwritten by its newer waits).
 pub async fn wait_for(stores: &Stores, rule: &Rule, entry: &WaitEntry) -> Result<()> {
     let url = wait_dir(rule, &entry.app_id).join(&format!(
         "{}.json",

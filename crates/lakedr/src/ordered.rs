@@ -163,24 +163,35 @@ impl TableSync<'_> {
     /// Runs the ordered publication. On error DR is at its last consistent state and the error
     /// names the table, version and key.
     pub async fn run(&self) -> Result<TableReport> {
+        self.run_waking().await.0
+    }
+
+    /// [`Self::run`], and the checkpoints to wake for what it published, also when it failed
+    /// after publishing some versions (the retry finds them published and would not know).
+    pub async fn run_waking(&self) -> (Result<TableReport>, Vec<crate::index::WaitEntry>) {
         let mut report = TableReport {
             table: self.table.to_string(),
             rule: self.rule.name.clone(),
             complete: true,
             ..TableReport::default()
         };
+        let result = self.run_into(&mut report).await;
+        let wake = report.wake.clone();
+        (result.map(|()| report), wake)
+    }
+
+    async fn run_into(&self, report: &mut TableReport) -> Result<()> {
         let from = self.dr_hint().await?;
         let (src, mut dst) = self.listings(from).await?;
         report.source_version = src.latest();
         report.dr_version_before = dst.latest();
         report.dr_version = report.dr_version_before;
 
-        let result = self.publish_commits(&src, &mut dst, &mut report).await;
+        let result = self.publish_commits(&src, &mut dst, report).await;
         // Whatever happened to the commits, finish the log files of what is published.
-        let aux = self.publish_aux(&src, &mut dst, &mut report).await;
+        let aux = self.publish_aux(&src, &mut dst, report).await;
         result?;
-        aux?;
-        Ok(report)
+        aux
     }
 
     async fn publish_commits(

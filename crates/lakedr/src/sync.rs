@@ -148,7 +148,13 @@ pub async fn sync_all(ctx: &Context, progress: Arc<dyn Progress>) -> Result<Sync
     }
     // After every table, so that a checkpoint's sinks are published: file sinks, then
     // checkpoints, then artifact sets' manifests (their files are copied above).
-    later.sort_by(|a, b| (a.1, &a.0.name, &a.2).cmp(&(b.1, &b.0.name, &b.2)));
+    let order = |u: Unit| match u {
+        Unit::Table => 0,
+        Unit::FileSink => 1,
+        Unit::Stream => 2,
+        Unit::Artifacts => 3,
+    };
+    later.sort_by(|a, b| (order(a.1), &a.0.name, &a.2).cmp(&(order(b.1), &b.0.name, &b.2)));
     later.dedup_by(|a, b| a.0.name == b.0.name && a.1 == b.1 && a.2 == b.2);
     progress.add_total(later.len() as u64);
     for (rule, unit, root) in later {

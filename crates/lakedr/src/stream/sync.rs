@@ -76,8 +76,12 @@ type Listing = BTreeMap<String, ObjectMeta>;
 
 /// The outcome of the gates and files of one batch.
 enum Batch {
-    /// Everything it needs, in copy order (the logs last).
-    Ready(Vec<String>),
+    /// Everything it needs: `first` (the files a RocksDB snapshot `.zip` lists, which must be
+    /// in DR before the zip that names them), then `files`; the logs go last.
+    Ready {
+        first: Vec<String>,
+        files: Vec<String>,
+    },
     /// A gate is not open yet.
     Waiting(String),
     /// A file it needs is gone at the source.
@@ -202,12 +206,17 @@ impl StreamSync<'_> {
                 break;
             }
             match self
-                .batch(n, &query, &src, &mut parsed, &mut report)
+                .batch(n, &query, &src, &dst, &mut parsed, &mut report)
                 .await?
             {
-                Batch::Ready(files) => {
-                    report.files_copied += self.ensure(&files, &src, &mut dst).await?;
-                    report.files_copied += self.ensure(&crcs(&files, &src), &src, &mut dst).await?;
+                Batch::Ready { first, files } => {
+                    // A zip in DR whose SSTs are not would be what a restart loads: the SSTs
+                    // first, whatever happens to the run after them.
+                    for pass in [&first, &files] {
+                        report.files_copied += self.ensure(pass, &src, &mut dst).await?;
+                        report.files_copied +=
+                            self.ensure(&crcs(pass, &src), &src, &mut dst).await?;
+                    }
                     for log in [format!("offsets/{n}"), format!("commits/{n}")] {
                         let size = src.get(&log).map(|m| m.size).unwrap_or_default();
                         match dst.get(&log) {
@@ -290,10 +299,7 @@ impl StreamSync<'_> {
                     .push("metadata in DR is not the source's (another query id)".into()),
                 _ => {}
             }
-            if d > 0
-                && src.contains_key(&format!("offsets/{}", d - 1))
-                && !dst.contains_key(&format!("offsets/{}", d - 1))
-            {
+            if d > 0 && !dst.contains_key(&format!("offsets/{}", d - 1)) {
                 v.problems.push(format!(
                     "commits/{d} is in DR without offsets/{}, which a restart reads",
                     d - 1
@@ -329,11 +335,7 @@ impl StreamSync<'_> {
                     ));
                 }
             }
-            if let Some(q) = src
-                .get("metadata")
-                .and(self.stores.get(&self.src("metadata")).await.ok())
-                .and_then(|g| super::query_id(&g.body).ok())
-            {
+            if let Some(q) = self.query_of(&dst, &src).await? {
                 let mut none = StreamReport::default();
                 if let Some(why) = self.sink_gate(d, &q, &mut none).await? {
                     v.problems
@@ -381,31 +383,52 @@ impl StreamSync<'_> {
                 .map_or(*commits.first().unwrap_or(&0), |d| d + 1);
             let mut parsed = BTreeMap::new();
             let mut scratch = StreamReport::default();
-            let query = match self.stores.get(&self.src("metadata")).await {
-                Ok(g) => super::query_id(&g.body).unwrap_or_default(),
-                Err(_) => String::new(),
-            };
+            let query = self.query_of(&dst, &src).await?.unwrap_or_default();
             v.blocked = match self
-                .batch(next, &query, &src, &mut parsed, &mut scratch)
-                .await?
+                .batch(next, &query, &src, &dst, &mut parsed, &mut scratch)
+                .await
             {
-                Batch::Ready(_) => None,
-                Batch::Waiting(why) => Some(why),
-                Batch::Missing(k) if Some(next) < v.source_version => Some(format!(
+                Ok(Batch::Ready { .. }) => None,
+                Ok(Batch::Waiting(why)) => Some(why),
+                Ok(Batch::Missing(k)) if Some(next) < v.source_version => Some(format!(
                     "batch {next}: {k} is gone at the source (a later batch may be published instead)"
                 )),
-                Batch::Missing(k) => Some(format!("batch {next}: {k} is missing at the source")),
+                Ok(Batch::Missing(k)) => {
+                    Some(format!("batch {next}: {k} is missing at the source"))
+                }
+                // Bad input stops the unit (the ordered stage dead-letters it): said, not thrown.
+                Err(e) if !e.is_retryable() => Some(e.to_string()),
+                Err(e) => return Err(e),
             };
         }
         Ok(v)
     }
 
-    /// The gates and files of batch `n`.
+    /// The query id: DR's `metadata` (what a restart from DR reads), else the source's.
+    async fn query_of(&self, dst: &Listing, src: &Listing) -> Result<Option<String>> {
+        for (listing, url) in [(dst, self.dst("metadata")), (src, self.src("metadata"))] {
+            if listing.contains_key("metadata") {
+                match self.stores.get(&url).await {
+                    Ok(g) => {
+                        if let Ok(q) = super::query_id(&g.body) {
+                            return Ok(Some(q));
+                        }
+                    }
+                    Err(Error::NotFound { .. }) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// The gates and files of batch `n` (`dst`: what DR holds).
     async fn batch(
         &self,
         n: u64,
         query: &str,
         src: &Listing,
+        dst: &Listing,
         parsed: &mut BTreeMap<u64, Commit>,
         report: &mut StreamReport,
     ) -> Result<Batch> {
@@ -426,7 +449,11 @@ impl StreamSync<'_> {
                 )));
             };
             let Some(rule) = self.config.rule_named(&t.rule) else {
-                continue;
+                return Ok(Batch::Waiting(format!(
+                    "batch {n} reads the Delta table with id {}, indexed under the rule `{}`, \
+                     which is not configured",
+                    need.reservoir_id, t.rule
+                )));
             };
             let at = dr_latest(self.stores, &rule.dr_url(&t.table)).await?;
             if at.is_none_or(|v| v < need.version) {
@@ -444,17 +471,21 @@ impl StreamSync<'_> {
         if let Some(why) = self.file_sink_gate(n).await? {
             return Ok(Batch::Waiting(why));
         }
-        // The files a restart after batch n needs.
+        // The files a restart after batch n needs (`first`: those a zip names).
         let mut files: Vec<String> = Vec::new();
+        let mut first: Vec<String> = Vec::new();
         let mut stores_of: BTreeMap<StoreDir, Vec<StateFile>> = BTreeMap::new();
         for k in src.keys() {
             if super::source_log_batch(k).is_some_and(|b| b <= n) {
                 files.push(k.clone());
             }
-            // The operators' metadata and the stores' schemas go too (a restart rewrites them
-            // when absent, but a copy that lacks them is not the source's).
+            // The operators' metadata and the stores' schemas go too (a restart rewrites the
+            // former when absent, and reads the schema files (`_stateSchema/`) the metadata
+            // names; a copy that lacks them is not the source's).
             let hidden = k.rsplit('/').next().is_some_and(|n| n.starts_with('.'));
-            let described = k.starts_with("state/") && k.contains("/_metadata/") && !hidden;
+            let described = k.starts_with("state/")
+                && (k.contains("/_metadata/") || k.contains("/_stateSchema/"))
+                && !hidden;
             if described {
                 files.push(k.clone());
             }
@@ -489,7 +520,7 @@ impl StreamSync<'_> {
                     if !src.contains_key(&k) {
                         return Ok(Batch::Missing(k));
                     }
-                    files.push(k);
+                    first.push(k);
                 }
             }
             files.extend(needed.files);
@@ -499,12 +530,22 @@ impl StreamSync<'_> {
                 return Ok(Batch::Missing(f.clone()));
             }
         }
-        if n > 0 && src.contains_key(&format!("offsets/{}", n - 1)) {
-            files.push(format!("offsets/{}", n - 1));
+        // A restart reads `offsets/N - 1` beside the newest (its committed offsets): without it
+        // (purged at the source before DR had it) the batch cannot be DR's newest.
+        if n > 0 {
+            let prev = format!("offsets/{}", n - 1);
+            if src.contains_key(&prev) {
+                files.push(prev);
+            } else if !dst.contains_key(&prev) {
+                return Ok(Batch::Missing(prev));
+            }
         }
         files.sort();
         files.dedup();
-        Ok(Batch::Ready(files))
+        first.sort();
+        first.dedup();
+        files.retain(|f| !first.contains(f));
+        Ok(Batch::Ready { first, files })
     }
 
     /// The query's Delta sinks in DR must hold its `txn` of version >= `n`.
@@ -518,27 +559,16 @@ impl StreamSync<'_> {
         let app = decl
             .and_then(|d| d.sink_app_id.clone())
             .unwrap_or_else(|| query.to_string());
-        let (rule, table, entries) = match decl.and_then(|d| d.sink_table.as_ref()) {
-            Some(sink) => {
-                let Some((rule, rel)) = self.config.rule_for(sink) else {
-                    return Ok(Some(format!(
-                        "the declared sink {sink} is under no replication rule"
-                    )));
-                };
-                let e = index::txn_in(self.stores, rule, rel, &app).await?;
-                (
-                    Some(rule),
-                    Some(rel.to_string()),
-                    e.into_iter().collect::<Vec<_>>(),
-                )
-            }
-            None => (
-                None,
-                None,
-                index::txns_of(self.stores, self.config, &app).await?,
-            ),
-        };
-        if entries.is_empty() && rule.is_none() {
+        let declared_sink = decl.and_then(|d| d.sink_table.as_ref());
+        if let Some(sink) = declared_sink
+            && self.config.rule_for(sink).is_none()
+        {
+            return Ok(Some(format!(
+                "the declared sink {sink} is under no replication rule"
+            )));
+        }
+        let (behind, known) = self.sinks_behind(n, &app).await?;
+        if !known {
             if !report.warnings.iter().any(|w| w.contains("no Delta sink")) {
                 report.warnings.push(format!(
                     "no Delta sink with app id {app} is in DR: commits are published without a sink \
@@ -547,38 +577,32 @@ impl StreamSync<'_> {
             }
             return Ok(None);
         }
-        let behind = entries
-            .iter()
-            .filter(|e| i64::try_from(n).is_ok_and(|n| e.version < n))
-            .map(|e| (e.rule.clone(), e.table.clone(), Some(e.version)))
-            .chain(
-                rule.filter(|_| entries.is_empty())
-                    .map(|r| (r.name.clone(), table.clone().unwrap_or_default(), None)),
-            )
-            .next();
-        let Some((sink_rule, sink_table, version)) = behind else {
+        if behind.is_empty() {
             return Ok(None);
-        };
-        // Be woken when the sink publishes: registered first, then looked at again, so a
-        // sink that publishes meanwhile is not missed.
+        }
+        // Be woken when the sinks publish: registered with each sink behind first, then every
+        // sink looked at again, so one that publishes meanwhile is not missed.
         let wait = WaitEntry {
             rule: self.rule.name.clone(),
             root: self.root.to_string(),
             app_id: app.clone(),
             batch: n,
+            by: String::new(),
         };
-        if let Some(r) = self
-            .config
-            .rule_named(&sink_rule)
-            .filter(|_| !self.readonly)
-        {
-            index::wait_for(self.stores, r, &wait).await?;
-            if let Some(e) = index::txn_in(self.stores, r, &sink_table, &app).await?
-                && i64::try_from(n).is_ok_and(|n| e.version >= n)
-            {
-                return Ok(None);
+        if !self.readonly {
+            let rules: BTreeSet<&str> = behind.iter().map(|(r, _, _)| r.as_str()).collect();
+            for r in rules.into_iter().filter_map(|r| self.config.rule_named(r)) {
+                index::wait_for(self.stores, r, &wait).await?;
             }
         }
+        let behind = if self.readonly {
+            behind
+        } else {
+            self.sinks_behind(n, &app).await?.0
+        };
+        let Some((sink_rule, sink_table, version)) = behind.into_iter().next() else {
+            return Ok(None);
+        };
         let where_ = self
             .config
             .rule_named(&sink_rule)
@@ -589,7 +613,34 @@ impl StreamSync<'_> {
         )))
     }
 
-    /// A declared file sink must have `_spark_metadata/n` in DR.
+    /// The query's Delta sinks whose DR copy has no `txn` of `app` at version >= `n`:
+    /// `(rule, table, DR's version)`, a declared sink among them until DR has a `txn`; and
+    /// whether any sink is known (declared, or found with a `txn` of `app`).
+    async fn sinks_behind(
+        &self,
+        n: u64,
+        app: &str,
+    ) -> Result<(Vec<(String, String, Option<i64>)>, bool)> {
+        let declared = self.declared().and_then(|d| d.sink_table.as_ref());
+        let (entries, missing) = match declared.and_then(|s| self.config.rule_for(s)) {
+            Some((rule, rel)) => match index::txn_in(self.stores, rule, rel, app).await? {
+                Some(e) => (vec![e], None),
+                None => (Vec::new(), Some((rule.name.clone(), rel.to_string(), None))),
+            },
+            None => (index::txns_of(self.stores, self.config, app).await?, None),
+        };
+        let known = declared.is_some() || !entries.is_empty();
+        let behind = entries
+            .into_iter()
+            .filter(|e| i64::try_from(n).is_ok_and(|n| e.version < n))
+            .map(|e| (e.rule, e.table, Some(e.version)))
+            .chain(missing)
+            .collect();
+        Ok((behind, known))
+    }
+
+    /// A declared file sink must have, in DR, `_spark_metadata/n` or a later entry (an older
+    /// one may have been compacted away at the source: a later entry, or compaction, holds it).
     async fn file_sink_gate(&self, n: u64) -> Result<Option<String>> {
         let Some(sink) = self.declared().and_then(|d| d.file_sink.as_ref()) else {
             return Ok(None);
@@ -599,11 +650,22 @@ impl StreamSync<'_> {
                 "the declared file sink {sink} is under no replication rule"
             )));
         };
-        for name in [format!("{n}"), format!("{n}.compact")] {
-            let url = rule.dr_url(&format!("{rel}_spark_metadata/{name}"));
-            if self.stores.head(&url).await?.is_some() {
-                return Ok(None);
-            }
+        let log = rule.dr_url(&format!("{rel}_spark_metadata/"));
+        let newest = self
+            .stores
+            .list(&log)
+            .await?
+            .iter()
+            .filter_map(|m| {
+                let name = &m.key[log.key.len()..];
+                name.strip_suffix(".compact")
+                    .unwrap_or(name)
+                    .parse::<u64>()
+                    .ok()
+            })
+            .max();
+        if newest.is_some_and(|m| m >= n) {
+            return Ok(None);
         }
         Ok(Some(format!(
             "waiting for the file sink {sink}: _spark_metadata/{n} is not in DR yet"
@@ -695,4 +757,216 @@ async fn dr_latest(stores: &Stores, table: &ObjectUrl) -> Result<Option<u64>> {
         listing = log.list_from(None).await?;
     }
     Ok(listing.latest())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+    use std::sync::{Arc, Mutex};
+
+    use async_trait::async_trait;
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::store::{GetResult, LocalStore, ObjectStore, PutOptions, Scheme};
+
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/fixtures/streaming")
+            .join(name)
+            .join("checkpoint")
+    }
+
+    fn config(src: &Path, dst: &Path, extra: &str) -> Config {
+        Config::from_text(&format!(
+            "[[rule]]\nname = \"s\"\nsource = \"{}/\"\ndestination = \"{}/\"\n{extra}",
+            src.display(),
+            dst.display()
+        ))
+        .unwrap()
+    }
+
+    fn write(dir: &Path, rel: &str, body: &str) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+
+    async fn run(stores: &Stores, config: &Config) -> Result<StreamReport> {
+        StreamSync {
+            stores,
+            config,
+            rule: &config.rules[0],
+            root: "",
+            concurrency: 8,
+            deadline: None,
+            readonly: false,
+        }
+        .run()
+        .await
+    }
+
+    /// A local store that records when each copy starts and ends.
+    #[derive(Debug, Default)]
+    struct Recording {
+        events: Mutex<Vec<(bool, String)>>,
+    }
+
+    #[async_trait]
+    impl ObjectStore for Recording {
+        fn scheme(&self) -> Scheme {
+            Scheme::Local
+        }
+        async fn list(&self, prefix: &ObjectUrl) -> Result<Vec<ObjectMeta>> {
+            LocalStore.list(prefix).await
+        }
+        async fn head(&self, url: &ObjectUrl) -> Result<Option<ObjectMeta>> {
+            LocalStore.head(url).await
+        }
+        async fn get(&self, url: &ObjectUrl, version_id: Option<&str>) -> Result<GetResult> {
+            LocalStore.get(url, version_id).await
+        }
+        async fn put(&self, url: &ObjectUrl, body: Bytes, opts: &PutOptions) -> Result<ObjectMeta> {
+            LocalStore.put(url, body, opts).await
+        }
+        async fn copy(&self, src: &CopySource, dst: &ObjectUrl) -> Result<()> {
+            let name = |dst: &ObjectUrl| dst.key.clone();
+            self.events.lock().unwrap().push((true, name(dst)));
+            // Let the other copies of the pass start meanwhile.
+            tokio::task::yield_now().await;
+            let r = LocalStore.copy(src, dst).await;
+            self.events.lock().unwrap().push((false, name(dst)));
+            r
+        }
+        async fn delete(&self, url: &ObjectUrl) -> Result<()> {
+            LocalStore.delete(url).await
+        }
+    }
+
+    /// A RocksDB snapshot in DR is what a restart loads: every SST it lists is there before
+    /// the zip is (copied in an earlier pass, not beside it).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn rocksdb_ssts_are_in_dr_before_the_zip_that_lists_them() {
+        let dr = tempfile::tempdir().unwrap();
+        let config = config(&fixture("spark43-rocksdb-changelog"), dr.path(), "");
+        let rec = Arc::new(Recording::default());
+        let stores = Stores::with_adapters(rec.clone(), None);
+        let report = run(&stores, &config).await.unwrap();
+        assert_eq!(report.dr_batch, Some(3), "{report:?}");
+        let events = rec.events.lock().unwrap().clone();
+        let mut zips = 0;
+        for (i, (start, name)) in events.iter().enumerate() {
+            if !*start || !name.ends_with(".zip") {
+                continue;
+            }
+            zips += 1;
+            // The files the snapshot lists, read from the fixture's zip itself.
+            let body = std::fs::read(fixture("spark43-rocksdb-changelog").join(name)).unwrap();
+            let listed =
+                state::snapshot_files(&super::super::zip::entry(&body, "metadata").unwrap())
+                    .unwrap();
+            assert!(!listed.is_empty(), "{name}");
+            let partition = &name[..name.rfind('/').unwrap() + 1];
+            for f in listed {
+                let sst = format!("{partition}{f}");
+                assert!(
+                    events[..i].contains(&(false, sst.clone())),
+                    "{name} started before {sst} was in DR: {events:?}"
+                );
+            }
+        }
+        assert!(zips >= 4, "{events:?}");
+    }
+
+    /// Spark purges `offsets/` with `commits/`: the oldest batch at the source has no
+    /// `offsets/N - 1`, which a restart reads. It is never DR's newest: DR starts after it.
+    #[tokio::test]
+    async fn a_batch_whose_previous_offsets_are_purged_is_never_dr_s_newest() {
+        let (src, dr) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write(
+            src.path(),
+            "metadata",
+            r#"{"id":"3f0c1a6e-6a52-4b8e-9a5e-1d2c3b4a5f60"}"#,
+        );
+        for n in [5, 6] {
+            write(
+                src.path(),
+                &format!("offsets/{n}"),
+                "v1\n{\"batchWatermarkMs\":0,\"batchTimestampMs\":0,\"conf\":{}}\n",
+            );
+            write(
+                src.path(),
+                &format!("commits/{n}"),
+                "v1\n{\"nextBatchWatermarkMs\":0}\n",
+            );
+        }
+        let config = config(src.path(), dr.path(), "");
+        let stores = Stores::new(None);
+        let report = run(&stores, &config).await.unwrap();
+        assert_eq!(report.dr_batch, Some(6), "{report:?}");
+        assert!(!dr.path().join("commits/5").exists());
+        assert!(dr.path().join("offsets/5").exists() && dr.path().join("commits/6").exists());
+        assert!(
+            report.warnings.iter().any(|w| w.contains("offsets/4")),
+            "{report:?}"
+        );
+
+        // With the newest batch in that state, nothing is published: it is reported.
+        std::fs::remove_file(src.path().join("offsets/5")).unwrap();
+        std::fs::remove_file(src.path().join("commits/5")).unwrap();
+        let dr2 = tempfile::tempdir().unwrap();
+        let config = self::config(src.path(), dr2.path(), "");
+        let e = run(&stores, &config).await.unwrap_err();
+        assert!(e.to_string().contains("offsets/5"), "{e}");
+        assert!(!dr2.path().join("commits/6").exists());
+    }
+
+    /// A file sink whose older entries were compacted away: a later entry in DR holds them.
+    #[tokio::test]
+    async fn the_file_sink_gate_takes_a_later_or_compacted_entry() {
+        let (src, dr) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let cp = src.path().join("cp");
+        write(
+            &cp,
+            "metadata",
+            r#"{"id":"3f0c1a6e-6a52-4b8e-9a5e-1d2c3b4a5f60"}"#,
+        );
+        for n in [4, 5] {
+            write(
+                &cp,
+                &format!("offsets/{n}"),
+                "v1\n{\"batchWatermarkMs\":0,\"batchTimestampMs\":0,\"conf\":{}}\n",
+            );
+            write(
+                &cp,
+                &format!("commits/{n}"),
+                "v1\n{\"nextBatchWatermarkMs\":0}\n",
+            );
+        }
+        let decl = format!(
+            "[[stream]]\ncheckpoint = \"{}/\"\nfile_sink = \"{}/out/\"\n",
+            cp.display(),
+            src.path().display()
+        );
+        let config = config(src.path(), dr.path(), &decl);
+        let stores = Stores::new(None);
+        let sync = StreamSync {
+            stores: &stores,
+            config: &config,
+            rule: &config.rules[0],
+            root: "cp/",
+            concurrency: 4,
+            deadline: None,
+            readonly: false,
+        };
+        let report = sync.run().await.unwrap();
+        assert_eq!(
+            report.dr_batch, None,
+            "nothing of the sink in DR: {report:?}"
+        );
+        assert!(report.waiting.unwrap().contains("_spark_metadata/4"));
+        write(dr.path(), "out/_spark_metadata/9.compact", "v1\n");
+        let report = sync.run().await.unwrap();
+        assert_eq!(report.dr_batch, Some(5), "{report:?}");
+    }
 }
