@@ -129,6 +129,20 @@ pub struct Replicator {
 }
 
 impl Replicator {
+    /// Whether `root` (relative to the rule) holds a query's `metadata` at the source: asked
+    /// once per root and process once it does (Spark writes it before any other file).
+    async fn in_checkpoint(&self, rule: &Rule, root: &str) -> Result<bool> {
+        let url = rule.src_url(root);
+        if self.ctx.hints.is_checkpoint(&url) {
+            return Ok(true);
+        }
+        let yes = StreamSync::is_checkpoint(&self.ctx.stores, &url).await?;
+        if yes {
+            self.ctx.hints.set_checkpoint(&url);
+        }
+        Ok(yes)
+    }
+
     /// Handles one object event.
     pub async fn on_event(&self, ev: &ObjectEvent, deadline: Option<Instant>) -> Result<Outcome> {
         let Some((rule, rel)) = self.ctx.config.rule_for(&ev.url) else {
@@ -160,27 +174,32 @@ impl Replicator {
                 key: ev.url.key.clone(),
                 reason: "temporary file".into(),
             }),
-            KeyClass::StreamBatchFile { .. } => Ok(Outcome::Skipped {
-                key: ev.url.key.clone(),
-                reason: "copied by its checkpoint's ordered stage with the batch that needs it"
-                    .into(),
-            }),
-            KeyClass::Object => match copy_object(&self.ctx, rule, rel, Some(ev)).await {
-                Ok(()) => {
-                    tracing::debug!(key = %ev.url.key, "copied");
-                    Ok(Outcome::Copied {
-                        key: ev.url.key.clone(),
-                    })
+            KeyClass::StreamBatchFile { root } if self.in_checkpoint(rule, &root).await? => {
+                Ok(Outcome::Skipped {
+                    key: ev.url.key.clone(),
+                    reason: "copied by its checkpoint's ordered stage with the batch that needs it"
+                        .into(),
+                })
+            }
+            // Laid out like a checkpoint's file, under no query's `metadata`: an object.
+            KeyClass::Object | KeyClass::StreamBatchFile { .. } => {
+                match copy_object(&self.ctx, rule, rel, Some(ev)).await {
+                    Ok(()) => {
+                        tracing::debug!(key = %ev.url.key, "copied");
+                        Ok(Outcome::Copied {
+                            key: ev.url.key.clone(),
+                        })
+                    }
+                    // Gone or replaced since the event: a later event (or reconcile) carries it.
+                    Err(Error::NotFound { .. } | Error::PreconditionFailed { .. }) => {
+                        Ok(Outcome::Skipped {
+                            key: ev.url.key.clone(),
+                            reason: "the version the event named is no longer at the source".into(),
+                        })
+                    }
+                    Err(e) => Err(e),
                 }
-                // Gone or replaced since the event: a later event (or reconcile) carries it.
-                Err(Error::NotFound { .. } | Error::PreconditionFailed { .. }) => {
-                    Ok(Outcome::Skipped {
-                        key: ev.url.key.clone(),
-                        reason: "the version the event named is no longer at the source".into(),
-                    })
-                }
-                Err(e) => Err(e),
-            },
+            }
             KeyClass::DeltaLog { table: root, .. }
             | KeyClass::Stream { root, .. }
             | KeyClass::FileSinkLog { root, .. } => {

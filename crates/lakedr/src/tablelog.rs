@@ -160,7 +160,11 @@ impl LogListing {
 /// from there without reading `_last_checkpoint` again. A hint older than the truth only makes
 /// a listing longer; one the log does not bear out is dropped.
 #[derive(Debug, Default)]
-pub struct LogHints(Mutex<HashMap<String, Option<u64>>>);
+pub struct LogHints(
+    Mutex<HashMap<String, Option<u64>>>,
+    /// Source roots known to hold a streaming query's `metadata`.
+    Mutex<std::collections::HashSet<String>>,
+);
 
 impl LogHints {
     /// `Some(hint)` when this process has looked at the log before.
@@ -173,6 +177,17 @@ impl LogHints {
         if let Ok(mut m) = self.0.lock() {
             let e = m.entry(log.to_string()).or_insert(version);
             *e = (*e).max(version);
+        }
+    }
+
+    /// Whether `root` was seen holding a query's `metadata` (a checkpoint stays one).
+    pub fn is_checkpoint(&self, root: &ObjectUrl) -> bool {
+        self.1.lock().is_ok_and(|s| s.contains(&root.to_string()))
+    }
+
+    pub fn set_checkpoint(&self, root: &ObjectUrl) {
+        if let Ok(mut s) = self.1.lock() {
+            s.insert(root.to_string());
         }
     }
 

@@ -284,6 +284,13 @@ impl Commit {
     }
 }
 
+/// Whether a file reads like an entry of Spark's metadata logs (`offsets/N`, `commits/N`,
+/// `sources/<i>/N`): a version line `v<N>` first.
+pub fn spark_log(body: &[u8]) -> bool {
+    let first = body.split(|b| *b == b'\n').next().unwrap_or_default();
+    first.len() > 1 && first[0] == b'v' && first[1..].iter().all(u8::is_ascii_digit)
+}
+
 /// The query id a checkpoint's `metadata` holds.
 pub fn query_id(body: &[u8]) -> Result<String, String> {
     let v: Value =

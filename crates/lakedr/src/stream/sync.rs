@@ -165,13 +165,16 @@ impl StreamSync<'_> {
         report.dr_batch_before = dr_commits.last().copied();
         report.dr_batch = report.dr_batch_before;
         let Some(meta) = src.get("metadata") else {
-            if !commits.is_empty() || !Self::batches(&src, false).is_empty() {
-                report.waiting = Some("metadata is not at the source yet".into());
-            }
-            return Ok(report);
+            return self.not_a_checkpoint(&src, &mut dst, report).await;
         };
-        let query = super::query_id(&self.get("metadata", 0).await?)
-            .map_err(|m| self.invalid("metadata", 0, m))?;
+        let query = match super::query_id(&self.get("metadata", 0).await?) {
+            Ok(q) => q,
+            // A file named `metadata` that is not a query's, with no log beside it.
+            Err(_) if commits.is_empty() && Self::batches(&src, false).is_empty() => {
+                return self.not_a_checkpoint(&src, &mut dst, report).await;
+            }
+            Err(m) => return Err(self.invalid("metadata", 0, m)),
+        };
         report.query_id = Some(query.clone());
         match dst.get("metadata") {
             None => {
@@ -262,6 +265,103 @@ impl StreamSync<'_> {
         Ok(report)
     }
 
+    /// A root laid out like a checkpoint (a file named `metadata`, `offsets/<N>`,
+    /// `state/<d>/<d>/...`) without a query's `metadata` at the source, which Spark writes
+    /// before anything else: its files are ordinary objects, copied as they are. Unless one of
+    /// its log entries is Spark's (`v<N>` on its first line): then it is a checkpoint whose
+    /// `metadata` has not arrived yet (copied in from elsewhere), and nothing is copied before it.
+    async fn not_a_checkpoint(
+        &self,
+        src: &Listing,
+        dst: &mut Listing,
+        mut report: StreamReport,
+    ) -> Result<StreamReport> {
+        if let Some(why) = self.log_without_metadata(src).await? {
+            report.waiting = Some(why);
+            return Ok(report);
+        }
+        let owned = self.owned(src);
+        if owned.is_empty() {
+            return Ok(report);
+        }
+        let copied = self.ensure(&owned, src, dst).await?;
+        report.files_copied += copied;
+        report.warnings.push(format!(
+            "not a streaming checkpoint (no query metadata at the source): its {} files are \
+             copied as plain objects ({copied} now)",
+            owned.len()
+        ));
+        Ok(report)
+    }
+
+    /// A Spark log entry of a root without a query's `metadata`: what it waits for.
+    async fn log_without_metadata(&self, src: &Listing) -> Result<Option<String>> {
+        for k in self.owned(src) {
+            if matches!(
+                super::split(&k),
+                Some(("", StreamFile::Offsets(_) | StreamFile::Commit(_)))
+            ) && super::spark_log(&self.get(&k, 0).await?)
+            {
+                return Ok(Some(format!(
+                    "{k} is a Spark log entry but metadata is not at the source yet"
+                )));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The files of the listing that the classifier gives to this root.
+    fn owned(&self, src: &Listing) -> Vec<String> {
+        src.keys()
+            .filter(
+                |k| match crate::classify::classify(&format!("{}{k}", self.root)) {
+                    crate::classify::KeyClass::Stream { root, .. }
+                    | crate::classify::KeyClass::StreamBatchFile { root } => root == self.root,
+                    _ => false,
+                },
+            )
+            .cloned()
+            .collect()
+    }
+
+    /// The first file that one of DR's snapshot `zips` lists and DR lacks, if any.
+    async fn zip_files_in_dr(
+        &self,
+        dir: &StoreDir,
+        zips: &[String],
+        dst: &Listing,
+    ) -> Result<Option<String>> {
+        for zip in zips {
+            let body = match self.stores.get(&self.dst(zip)).await {
+                Ok(g) => g.body,
+                Err(Error::NotFound { .. }) => return Ok(Some(zip.clone())),
+                Err(e) => return Err(e),
+            };
+            let listed = match super::zip::entry(&body, "metadata")
+                .and_then(|m| state::snapshot_files(&m))
+            {
+                Ok(l) => l,
+                Err(m) => return Ok(Some(format!("a readable {zip} ({m})"))),
+            };
+            for f in listed {
+                let k = format!("{}{f}", dir.prefix());
+                if !dst.contains_key(&k) {
+                    return Ok(Some(format!("{k} (listed by {zip})")));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// Whether a root holds a query's `metadata`.
+    pub async fn is_checkpoint(stores: &Stores, root: &ObjectUrl) -> Result<bool> {
+        match stores.get(&root.join("metadata")).await {
+            Ok(g) => Ok(super::query_id(&g.body).is_ok()),
+            Err(Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Invariant 3 on the DR copy: its newest `commits/N` has `offsets/N` (and `offsets/N - 1`),
     /// the state files that load version N + 1, the same `metadata` as the source, and is not
     /// ahead of the query's Delta sinks and sources in DR; plus the lag, and what the next batch
@@ -275,6 +375,26 @@ impl StreamSync<'_> {
         };
         let src = self.listing(self.src("")).await?;
         let dst = self.listing(self.dst("")).await?;
+        if !Self::is_checkpoint(self.stores, &self.src("")).await?
+            && !Self::is_checkpoint(self.stores, &self.dst("")).await?
+        {
+            match self.log_without_metadata(&src).await? {
+                Some(why) => v.blocked = Some(why),
+                None => {
+                    let missing = self
+                        .owned(&src)
+                        .into_iter()
+                        .filter(|k| dst.get(k).is_none_or(|d| !same_object(&src[k], d)))
+                        .count();
+                    v.unit = "objects".into();
+                    v.warnings.push(format!(
+                        "not a streaming checkpoint (no query metadata at the source): its files \
+                         are plain objects, {missing} not in DR yet"
+                    ));
+                }
+            }
+            return Ok(v);
+        }
         let (commits, dr_commits) = (Self::batches(&src, true), Self::batches(&dst, true));
         v.source_version = commits.last().copied();
         v.dr_version = dr_commits.last().copied();
@@ -319,9 +439,12 @@ impl StreamSync<'_> {
                         Ok(r) => break Ok(r),
                         Err(Need::Commit(c)) => {
                             match self.stores.get(&self.dst(&format!("commits/{c}"))).await {
-                                Ok(g) => {
-                                    parsed.insert(c, Commit::parse(&g.body).unwrap_or_default());
-                                }
+                                Ok(g) => match Commit::parse(&g.body) {
+                                    Ok(commit) => {
+                                        parsed.insert(c, commit);
+                                    }
+                                    Err(m) => break Err(format!("a readable commits/{c} ({m})")),
+                                },
                                 Err(Error::NotFound { .. }) => break Err(format!("commits/{c}")),
                                 Err(e) => return Err(e),
                             }
@@ -329,7 +452,12 @@ impl StreamSync<'_> {
                         Err(Need::Missing(k)) => break Err(k),
                     }
                 };
-                if let Err(k) = r {
+                let r = match r {
+                    // A snapshot zip loads only with the files its metadata lists.
+                    Ok(req) => self.zip_files_in_dr(dir, &req.zips, &dst).await?,
+                    Err(k) => Some(k),
+                };
+                if let Some(k) = r {
                     v.problems.push(format!(
                         "commits/{d} is in DR but {k}, which a restart after it needs, is not"
                     ));
@@ -876,6 +1004,27 @@ mod tests {
             }
         }
         assert!(zips >= 4, "{events:?}");
+
+        // verify reads the zip DR's newest commit loads, and finds an SST it lists missing.
+        let sync = StreamSync {
+            stores: &stores,
+            config: &config,
+            rule: &config.rules[0],
+            root: "",
+            concurrency: 4,
+            deadline: None,
+            readonly: true,
+        };
+        assert!(sync.verify().await.unwrap().ok());
+        let sst = "state/0/0/SSTs/000009-661290ad-a2d1-430e-98fe-6afe6435d861.sst";
+        std::fs::remove_file(dr.path().join(sst)).unwrap();
+        let v = sync.verify().await.unwrap();
+        assert!(
+            v.problems
+                .iter()
+                .any(|p| p.contains(sst) && p.contains("listed by state/0/0/4.zip")),
+            "{v:?}"
+        );
     }
 
     /// Spark purges `offsets/` with `commits/`: the oldest batch at the source has no
@@ -968,5 +1117,90 @@ mod tests {
         write(dr.path(), "out/_spark_metadata/9.compact", "v1\n");
         let report = sync.run().await.unwrap();
         assert_eq!(report.dr_batch, Some(5), "{report:?}");
+    }
+
+    /// Keys laid out like a checkpoint's, under no query's `metadata`, are ordinary objects
+    /// and reach DR on their events; a real checkpoint's state file waits for its batch, and a
+    /// Spark log entry whose `metadata` has not arrived waits for it.
+    #[tokio::test]
+    async fn checkpoint_shaped_keys_outside_a_checkpoint_are_copied_as_objects() {
+        use crate::event::{ChangeKind, ObjectEvent};
+        use crate::handler::{Context, Outcome, Replicator};
+        let (src, dr) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let plain = [
+            ("vendor/metadata", "not a query's"),
+            ("vendor/state/2024/06/data.csv", "a,b\n"),
+            ("git/commits/2024", "a list of commits\n"),
+            ("git/offsets/7", "{\"x\": 1}"),
+            // Alone under its root: only its own event can copy it.
+            ("lone/state/2024/07/x.csv", "c,d\n"),
+        ];
+        let held = [
+            (
+                "cp/metadata",
+                r#"{"id":"3f0c1a6e-6a52-4b8e-9a5e-1d2c3b4a5f60"}"#,
+            ),
+            ("cp/state/0/0/1.delta", "state"),
+            ("pending/offsets/0", "v1\n{\"batchWatermarkMs\":0}\n"),
+        ];
+        for (k, body) in plain.iter().chain(&held) {
+            write(src.path(), k, body);
+        }
+        let config = config(src.path(), dr.path(), "");
+        let replicator = Replicator {
+            ctx: Context {
+                config: Arc::new(config.clone()),
+                stores: Stores::new(None),
+                ordered: None,
+                dead_letter: None,
+                ordered_dead_letter: None,
+                hints: Default::default(),
+            },
+        };
+        for (k, body) in plain.iter().chain(&held) {
+            let ev = ObjectEvent {
+                url: config.rules[0].src_url(k),
+                kind: ChangeKind::Created,
+                size: Some(body.len() as u64),
+                etag: None,
+                version_id: None,
+                sequencer: None,
+            };
+            let out = replicator.on_event(&ev, None).await.unwrap();
+            assert!(!matches!(out, Outcome::Refused { .. }), "{k}: {out:?}");
+        }
+        for (k, body) in plain {
+            assert_eq!(
+                std::fs::read_to_string(dr.path().join(k)).ok().as_deref(),
+                Some(body),
+                "{k}"
+            );
+        }
+        for k in ["cp/state/0/0/1.delta", "pending/offsets/0"] {
+            assert!(
+                !dr.path().join(k).exists(),
+                "{k} copied ahead of its checkpoint"
+            );
+        }
+        // verify says why the pending one does not advance, and the others are objects.
+        let sync = |root: &'static str| StreamSync {
+            stores: &replicator.ctx.stores,
+            config: &config,
+            rule: &config.rules[0],
+            root,
+            concurrency: 4,
+            deadline: None,
+            readonly: true,
+        };
+        let v = sync("pending/").verify().await.unwrap();
+        assert!(
+            v.blocked.as_ref().is_some_and(|b| b.contains("metadata")),
+            "{v:?}"
+        );
+        let v = sync("vendor/").verify().await.unwrap();
+        assert!(
+            v.ok() && v.warnings.iter().any(|w| w.contains("0 not in DR")),
+            "{v:?}"
+        );
     }
 }
