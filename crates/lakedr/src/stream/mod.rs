@@ -145,14 +145,20 @@ pub fn split_file_sink(rel: &str) -> Option<(&str, u64)> {
     Some((root, n))
 }
 
-/// A source log entry, `sources/<i>/<N>[.compact]`: the batch it belongs to.
+/// A source log entry, `sources/<i>/<N>[.compact]`: its number.
 pub fn source_log_batch(rel_to_root: &str) -> Option<u64> {
+    source_log_entry(rel_to_root).map(|(_, n)| n)
+}
+
+/// A source log entry, `sources/<i>/<N>[.compact]`: `(i, N)`.
+pub fn source_log_entry(rel_to_root: &str) -> Option<(usize, u64)> {
     let rest = rel_to_root.strip_prefix("sources/")?;
     let (index, name) = rest.split_once('/')?;
-    if batch(index).is_none() || name.contains('/') {
+    let i = usize::try_from(batch(index)?).ok()?;
+    if name.contains('/') {
         return None;
     }
-    batch(name.strip_suffix(".compact").unwrap_or(name))
+    Some((i, batch(name.strip_suffix(".compact").unwrap_or(name))?))
 }
 
 /// The lines of a versioned log file: `v<k>` then JSON lines.
@@ -209,6 +215,16 @@ impl Offsets {
             sources.push(Some(json));
         }
         Ok(Self { metadata, sources })
+    }
+
+    /// The file sources' log offsets (`{"logOffset": K}`), by source index: the batch has read
+    /// their logs up to entry K, and later entries belong to later batches.
+    pub fn file_source_logs(&self) -> BTreeMap<usize, u64> {
+        self.sources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| Some((i, o.as_ref()?["logOffset"].as_u64()?)))
+            .collect()
     }
 
     /// The Delta tables the batch reads, and the version each must have. A Delta source's

@@ -603,8 +603,26 @@ impl StreamSync<'_> {
         let mut files: Vec<String> = Vec::new();
         let mut first: Vec<String> = Vec::new();
         let mut stores_of: BTreeMap<StoreDir, Vec<StateFile>> = BTreeMap::new();
+        // A file source's log up to the entry the batch read (later ones are later batches'),
+        // which must still be there; other sources' logs (a Kafka source's initial offsets) up
+        // to the batch.
+        let file_logs = offsets.file_source_logs();
+        for (i, k) in &file_logs {
+            let entry = [
+                format!("sources/{i}/{k}"),
+                format!("sources/{i}/{k}.compact"),
+            ];
+            if !entry
+                .iter()
+                .any(|e| src.contains_key(e) || dst.contains_key(e))
+            {
+                return Ok(Batch::Missing(entry[0].clone()));
+            }
+        }
         for k in src.keys() {
-            if super::source_log_batch(k).is_some_and(|b| b <= n) {
+            if let Some((i, b)) = super::source_log_entry(k)
+                && b <= file_logs.get(&i).copied().unwrap_or(n)
+            {
                 files.push(k.clone());
             }
             // The operators' metadata and the stores' schemas go too (a restart rewrites the
@@ -1202,5 +1220,64 @@ mod tests {
             v.ok() && v.warnings.iter().any(|w| w.contains("0 not in DR")),
             "{v:?}"
         );
+    }
+
+    /// A file source's log entries go with the batch that read them (its `logOffset`), not
+    /// with an earlier batch of a higher number; a batch whose entry is gone is not published.
+    #[tokio::test]
+    async fn a_file_source_log_goes_with_the_batch_that_read_it() {
+        let (src, dr) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        write(
+            src.path(),
+            "metadata",
+            r#"{"id":"3f0c1a6e-6a52-4b8e-9a5e-1d2c3b4a5f60"}"#,
+        );
+        let meta = "{\"batchWatermarkMs\":0,\"batchTimestampMs\":0,\"conf\":{}}";
+        // Batch 1 found no new file (a no-data batch): it read the log up to entry 0, and
+        // entry 1 was written when batch 2 was planned.
+        for (n, log) in [(0, 0), (1, 0)] {
+            write(
+                src.path(),
+                &format!("offsets/{n}"),
+                &format!("v1\n{meta}\n{{\"logOffset\":{log}}}\n"),
+            );
+            write(
+                src.path(),
+                &format!("commits/{n}"),
+                "v1\n{\"nextBatchWatermarkMs\":0}\n",
+            );
+        }
+        write(
+            src.path(),
+            "offsets/2",
+            &format!("v1\n{meta}\n{{\"logOffset\":1}}\n"),
+        );
+        for e in ["sources/0/0", "sources/0/1"] {
+            write(
+                src.path(),
+                e,
+                "v1\n{\"path\":\"file:/in/x\",\"timestamp\":0,\"batchId\":0}\n",
+            );
+        }
+        let config = config(src.path(), dr.path(), "");
+        let stores = Stores::new(None);
+        let report = run(&stores, &config).await.unwrap();
+        assert_eq!(report.dr_batch, Some(1), "{report:?}");
+        assert!(dr.path().join("sources/0/0").exists());
+        assert!(
+            !dr.path().join("sources/0/1").exists(),
+            "batch 2's log entry in DR with batch 1"
+        );
+
+        // Batch 2 commits, but its entry is gone (purged after a compaction): not published.
+        write(
+            src.path(),
+            "commits/2",
+            "v1\n{\"nextBatchWatermarkMs\":0}\n",
+        );
+        std::fs::remove_file(src.path().join("sources/0/1")).unwrap();
+        let e = run(&stores, &config).await.unwrap_err();
+        assert!(e.to_string().contains("sources/0/1"), "{e}");
+        assert!(!dr.path().join("commits/2").exists());
     }
 }
