@@ -282,6 +282,18 @@ class Workspace:
         loc["credential_id"] = self.storage_credentials[0]["id"] = "2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901"
         for s in self.schemas:
             s.setdefault("metastore_id", ms)
+        # A schema with a managed location of its own, and a managed table under it
+        # (`__unitystorage/schemas/<schema id>/tables/<table id>`).
+        orders = next(s for s in self.schemas if s["full_name"] == "sales.orders")
+        orders.update({"schema_id": "7d6c5b4a-3f2e-4d1c-8b0a-9f8e7d6c5b4a", "storage_root": f"{lake}/uc/orders",
+                       "storage_location": f"{lake}/uc/orders/__unitystorage/schemas/7d6c5b4a-3f2e-4d1c-8b0a-9f8e7d6c5b4a"})
+        self.tables.append(
+            {"name": "returns", "catalog_name": "sales", "schema_name": "orders", "full_name": "sales.orders.returns",
+             "table_type": "MANAGED", "data_source_format": "DELTA", "owner": "data-eng",
+             "table_id": "e5f6a7b8-c9d0-4e1f-a2b3-c4d5e6f7a8b9", "metastore_id": ms,
+             "storage_location": f"{orders['storage_location']}/tables/e5f6a7b8-c9d0-4e1f-a2b3-c4d5e6f7a8b9",
+             "columns": [{"name": "id", "type_text": "bigint", "type_name": "LONG", "position": 0, "nullable": False}],
+             "created_at": 1700000000000, "created_by": "alice@example.com"})
         # Built-in and non-managed catalogs (docs.databricks.com/api/workspace/catalogs/list:
         # `catalog_type` is MANAGED_CATALOG, FOREIGN_CATALOG with `connection_name`,
         # DELTASHARING_CATALOG with `provider_name` and `share_name`, SYSTEM_CATALOG,
@@ -330,6 +342,8 @@ class Workspace:
                                    "spot_bid_price_percent": 100, "instance_profile_arn": profile,
                                    "ebs_volume_count": 0},
                 "spark_conf": {"spark.databricks.delta.preview.enabled": "true"},
+                # Shell syntax in an environment variable, which Terraform must not evaluate.
+                "spark_env_vars": {"JAVA_OPTS": "${JAVA_OPTS} -Dlakedr.probe=1"},
                 "default_tags": {"Vendor": "Databricks", "Creator": "alice@example.com", "ClusterName": "etl-east",
                                  "ClusterId": "0101-120000-etl01east"}}
         self.cluster_list.append(east)

@@ -909,7 +909,12 @@ def extract(args):
 META_ARGS = {"depends_on", "lifecycle", "provider", "count", "for_each", "provisioner", "connection"}
 TOP_KEYS = {"resource", "data", "variable", "locals", "output", "terraform", "provider", "module",
             "moved", "import", "check", "removed"}
-INTERP = re.compile(r"\$\{(.*?)\}")
+INTERP = re.compile(r"(?<!\$)\$\{(.*?)\}")
+# What Terraform reads as an interpolation or a directive: `${` or `%{` not escaped (`$${`, `%%{`).
+TEMPLATE = re.compile(r"(?<![$%])[$%]\{")
+# The expressions a generated document may hold: references, variables, locals, and functions
+# of those. Anything else inside `${...}` is text from the API that Terraform would evaluate.
+EXPR_WORD = re.compile(r"(?:data\.)?databricks_\w+\.[A-Za-z_][\w-]*\.\w+|var\.\w+|local\.\w+|lookup|\w+")
 REF = re.compile(r"(?<![\w.])(data\.)?(databricks_\w+)\.([A-Za-z_][\w-]*)\.(\w+)")
 VAR = re.compile(r"(?<![\w.])var\.(\w+)")
 
@@ -1028,7 +1033,7 @@ def common_parent(paths):
 def validate(schema_path, directory):
     schema = json.load(open(schema_path, encoding="utf-8"))
     ch = Checker(schema)
-    declared, data, variables, refs, counts = set(), set(), set(), [], {}
+    declared, data, variables, refs, counts, deps = set(), set(), set(), [], {}, []
     files = sorted(glob.glob(os.path.join(directory, "*.tf.json")))
     docs = []
     for path in files:
@@ -1060,6 +1065,8 @@ def validate(schema_path, directory):
                     where = f"{typ}.{rn}"
                     if not re.fullmatch(r"[A-Za-z_][\w-]*", rn):
                         ch.add("resource_name", where, "not a valid resource name")
+                    if (typ, rn) in declared:
+                        ch.add("duplicate_resource", f"{name}: {where}", "declared in another file too")
                     declared.add((typ, rn))
                     counts[typ] = counts.get(typ, 0) + 1
                     for b in items(body):
@@ -1067,9 +1074,27 @@ def validate(schema_path, directory):
                         if isinstance(b, dict):
                             ch.constraints(ch.schema[typ], b, where)
                             refs += [(where, s) for s in strings(b)]
+                            deps.append((where, b.get("depends_on", [])))
+    for where, ds in deps:
+        for d in ds if isinstance(ds, list) else [ds]:
+            parts = d.split(".") if isinstance(d, str) else []
+            target = tuple(parts[1:3]) if parts[:1] == ["data"] else tuple(parts[:2])
+            if len(target) != 2 or target not in (data if parts[:1] == ["data"] else declared):
+                ch.add("undeclared_dependency", where, f"depends_on {d!r}: not declared")
     nrefs = 0
     for where, s in refs:
+        # A template sequence must be one of ours: a literal `${` from the API must be `$${`.
+        for m in TEMPLATE.finditer(s):
+            if s[m.start()] == "%":
+                ch.add("template_directive", where, f"`%{{` in {s[:60]!r}: Terraform reads a directive")
         for expr in INTERP.findall(s):
+            stripped = re.sub(r'"[^"]*"', "", expr)
+            words = [w for w in re.findall(r"[A-Za-z_][\w.-]*", stripped)
+                     if w not in ("true", "false", "null")]
+            for w in words:
+                if not EXPR_WORD.fullmatch(w) or ("." not in w and w not in ("lookup", "try", "coalesce")):
+                    ch.add("literal_interpolation", where, f"`${{{expr[:40]}}}` is not a reference: escape it as `$${{`")
+                    break
             for m in REF.finditer(expr):
                 nrefs += 1
                 is_data, rt, rn, attr = m.groups()

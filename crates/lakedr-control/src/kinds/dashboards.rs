@@ -77,6 +77,7 @@ impl KindSpec for Spec {
         let mut m: Map<String, Value> = tf.fit("databricks_dashboard", &o.body);
         tf.refer_at(&mut m, "warehouse_id", Kind::SqlWarehouses, "id");
         m.remove("path"); // the provider derives it from parent_path and display_name
+        m.remove("etag"); // the primary's revision: the DR dashboard has its own
         tf.resource("databricks_dashboard", name("dashboard", &o.id), m);
     }
     fn audit(&self, r: &Record<'_>) -> Option<Hit> {
@@ -113,6 +114,7 @@ impl KindSpec for Spec {
                 "dashboard_id",
                 "the DR workspace gives the dashboard its own id",
             ),
+            ("etag", "the primary's revision of the dashboard"),
             ("path", "derived from parent_path and display_name"),
             ("create_time", "set by the DR workspace"),
             ("update_time", "set by the DR workspace"),

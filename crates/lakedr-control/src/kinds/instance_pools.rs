@@ -77,6 +77,29 @@ impl KindSpec for Spec {
                 shapes::aws_attributes(a, tf);
             }
         }
+        // A fleet pool's launch template overrides name the primary's availability zones.
+        for f in m
+            .get_mut("instance_pool_fleet_attributes")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object_mut)
+        {
+            for o in f
+                .get_mut("launch_template_override")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object_mut)
+            {
+                if o.contains_key("availability_zone") {
+                    o.insert(
+                        "availability_zone".into(),
+                        serde_json::json!("${var.dr_zone_id}"),
+                    );
+                }
+            }
+        }
         tf.resource("databricks_instance_pool", name("pool", &o.id), m);
     }
     fn audit(&self, r: &Record<'_>) -> Option<Hit> {

@@ -65,6 +65,14 @@ impl KindSpec for Spec {
         (Vec::new(), Vec::new())
     }
     fn terraform(&self, o: &Obj, tf: &mut Tf<'_>) {
+        if !tf.knows(Kind::Clusters, &o.id) {
+            // Its cluster is gone (or a job's): a library on the primary's id would fail.
+            tf.note(format!(
+                "the libraries of cluster `{}`, which the export does not have: not restored",
+                o.id
+            ));
+            return;
+        }
         for (i, lib) in o.body["libraries"]
             .as_array()
             .into_iter()

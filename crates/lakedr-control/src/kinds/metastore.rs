@@ -100,6 +100,8 @@ impl KindSpec for Spec {
         let b = &o.body;
         let mut m: Map<String, Value> = tf.fit("databricks_metastore", b);
         m.remove("storage_root_credential_id");
+        // The primary's data access configuration: the DR metastore gets its own.
+        m.remove("default_data_access_config_id");
         m.insert("region".into(), json!("${var.dr_region}"));
         m.insert(
             "storage_root".into(),
@@ -177,6 +179,10 @@ impl KindSpec for Spec {
     fn omitted(&self) -> &'static [(&'static str, &'static str)] {
         &[
             ("metastore_id", "the DR metastore has its own id"),
+            (
+                "default_data_access_config_id",
+                "the primary's data access configuration: the DR metastore has its own",
+            ),
             ("global_metastore_id", "the DR metastore has its own id"),
             ("region", "var.dr_region"),
             (

@@ -96,6 +96,27 @@ impl KindSpec for Spec {
                 ));
             }
         }
+        for lib in m
+            .get_mut("library")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object_mut)
+        {
+            for key in ["jar", "whl"] {
+                if let Some(p) = lib.get(key).and_then(Value::as_str).map(str::to_owned)
+                    && p.starts_with("s3")
+                {
+                    let dr = tf.remap("a pipeline library", &p);
+                    lib.insert(key.into(), json!(dr));
+                }
+            }
+        }
+        // A continuous pipeline starts running when created: paused in DR like a job's
+        // schedule, until `dr_unpause`.
+        if spec["continuous"] == true {
+            m.insert("continuous".into(), json!("${var.dr_unpause}"));
+        }
         resolve_conflicts("databricks_pipeline", &mut m, &["catalog", "schema"], tf);
         tf.resource("databricks_pipeline", name("pipeline", &o.id), m);
     }

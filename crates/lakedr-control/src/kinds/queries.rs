@@ -63,6 +63,24 @@ impl KindSpec for Spec {
     fn terraform(&self, o: &Obj, tf: &mut Tf<'_>) {
         let mut m: Map<String, Value> = tf.fit("databricks_query", &o.body);
         tf.refer_at(&mut m, "warehouse_id", Kind::SqlWarehouses, "id");
+        // A parameter whose values come from another query names that query.
+        for p in m
+            .get_mut("parameter")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object_mut)
+        {
+            for q in p
+                .get_mut("query_backed_value")
+                .and_then(Value::as_array_mut)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_object_mut)
+            {
+                tf.refer_at(q, "query_id", Kind::Queries, "id");
+            }
+        }
         tf.resource("databricks_query", name("query", &o.id), m);
     }
     fn audit(&self, r: &Record<'_>) -> Option<Hit> {

@@ -98,6 +98,10 @@ impl KindSpec for Spec {
         m.remove("storage_root");
         shapes::parent_refs(b, &mut m);
         tf.resource("databricks_schema", name("schema", &o.id), m);
+        // Managed tables and volumes under the schema's own root are declared over its copy.
+        if let Some(root) = b["storage_root"].as_str() {
+            super::metastore::replica(tf, root, "the schema's managed storage");
+        }
     }
     fn audit(&self, r: &Record<'_>) -> Option<Hit> {
         if r.is("unityCatalog", &["createSchema"]) {

@@ -79,7 +79,19 @@ impl KindSpec for Spec {
         (super::acl_key(Some(ACL), id), Vec::new())
     }
     fn terraform(&self, o: &Obj, tf: &mut Tf<'_>) {
-        let m: Map<String, Value> = tf.fit("databricks_sql_endpoint", &o.body);
+        let mut m: Map<String, Value> = tf.fit("databricks_sql_endpoint", &o.body);
+        // An instance profile is an ARN of the primary's account and region.
+        if let Some(arn) = m
+            .get("instance_profile_arn")
+            .and_then(Value::as_str)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+        {
+            m.insert(
+                "instance_profile_arn".into(),
+                serde_json::json!(crate::terraform::vars::instance_profile(&arn)),
+            );
+        }
         tf.resource("databricks_sql_endpoint", name("warehouse", &o.id), m);
     }
     fn audit(&self, r: &Record<'_>) -> Option<Hit> {

@@ -128,7 +128,9 @@ impl KindSpec for Spec {
         let mut m: Map<String, Value> = tf.fit("databricks_sql_table", b);
         m.insert("table_type".into(), json!(ty));
         m.remove("column");
-        let cols = columns(b);
+        // A view's columns come from its query (typed columns would make the provider write
+        // `CREATE VIEW v (c bigint ...)`, which SQL refuses).
+        let cols = if ty == "VIEW" { Vec::new() } else { columns(b) };
         if !cols.is_empty() {
             m.insert("column".into(), Value::Array(cols));
         }

@@ -71,6 +71,36 @@ pub async fn terraform_dir(
         })?;
         docs.insert(format!("{kind}__{}.tf.json", safe_segment(id)), doc);
     }
+    // A resource two objects declare (the replica location of a managed storage root shared by
+    // two catalogs, or by a catalog and the metastore): declared once when the two agree.
+    let mut seen: BTreeMap<(String, String), (String, Value)> = BTreeMap::new();
+    for (file, doc) in docs.iter_mut() {
+        let Some(res) = doc.get_mut("resource").and_then(Value::as_object_mut) else {
+            continue;
+        };
+        for (ty, by_name) in res.iter_mut() {
+            let Some(by_name) = by_name.as_object_mut() else {
+                continue;
+            };
+            by_name.retain(|n, body| match seen.get(&(ty.clone(), n.clone())) {
+                Some((_, first)) if first == body => false,
+                Some((other, _)) => {
+                    report.problems.push(format!(
+                        "{file}: {ty}.{n} is declared in {other} too, differently"
+                    ));
+                    true
+                }
+                None => {
+                    seen.insert((ty.clone(), n.clone()), (file.clone(), body.clone()));
+                    true
+                }
+            });
+        }
+        res.retain(|_, v| v.as_object().is_some_and(|m| !m.is_empty()));
+        if res.is_empty() {
+            doc.as_object_mut().map(|d| d.remove("resource"));
+        }
+    }
     // Left out, until nothing more is: a dependent whose object is missing.
     loop {
         let all: BTreeSet<(bool, String, String)> = docs.values().flat_map(declared).collect();

@@ -34,6 +34,10 @@ pub mod vars;
 pub use dir::{TfReport, terraform_dir};
 pub use vars::variables_document;
 
+/// The provider the documents are written for: the release the embedded schema was read from
+/// (`$meta.provider_version`), or a later 1.x.
+pub const PROVIDER_VERSION: &str = "~> 1.99";
+
 /// The resource schemas the generator writes.
 pub fn schema() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
@@ -148,14 +152,19 @@ impl<'a> Tf<'a> {
         }
     }
 
+    /// Whether the export has the object `kind/id` (always, when the export's objects are not
+    /// known: one object read alone).
+    pub fn knows(&self, kind: Kind, id: &str) -> bool {
+        self.cfg
+            .exists
+            .as_ref()
+            .is_none_or(|e| e.contains(&format!("{kind}/{id}")))
+    }
+
     /// A reference to the object `kind/id` (its resource's `attr`), or its primary id with a
     /// note when the export has no such object (the primary names something that is gone).
     pub fn refer(&mut self, kind: Kind, id: &str, attr: &str) -> Value {
-        let known = self
-            .cfg
-            .exists
-            .as_ref()
-            .is_none_or(|e| e.contains(&format!("{kind}/{id}")));
+        let known = self.knows(kind, id);
         let target = kind
             .spec()
             .acl()
@@ -271,7 +280,55 @@ impl<'a> Tf<'a> {
         if !self.locals.is_empty() {
             doc.insert("locals".into(), Value::Object(self.locals));
         }
-        (Some(Value::Object(doc)), self.notes)
+        let mut doc = Value::Object(doc);
+        escape_literals(&mut doc);
+        (Some(doc), self.notes)
+    }
+}
+
+/// What this generator writes inside `${...}`: references, variables, locals, `lookup(`.
+const OURS: &[&str] = &[
+    "databricks_",
+    "data.databricks_",
+    "var.",
+    "local.",
+    "lookup(",
+];
+
+/// Escapes, in every string of a document, the template sequences that come from the API
+/// (`${JAVA_OPTS}` in an environment variable, `%{` in SQL text): Terraform would read them as
+/// interpolations or directives. The generator's own `${...}` are left as they are.
+pub fn escape_literals(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains("${") || s.contains("%{") => {
+            let mut out = String::with_capacity(s.len() + 4);
+            let mut rest = s.as_str();
+            while let Some(i) = rest.find(['$', '%']) {
+                out.push_str(&rest[..i]);
+                let tail = &rest[i..];
+                if let Some(after) = tail.strip_prefix("${")
+                    && !OURS.iter().any(|p| after.starts_with(p))
+                {
+                    out.push_str("$${");
+                    rest = after;
+                } else if let Some(after) = tail.strip_prefix("%{") {
+                    out.push_str("%%{");
+                    rest = after;
+                } else if tail.starts_with("$${") || tail.starts_with("%%{") {
+                    // Already escaped (a document escaped twice stays the same).
+                    out.push_str(&tail[..3]);
+                    rest = &tail[3..];
+                } else {
+                    out.push_str(&tail[..1]);
+                    rest = &tail[1..];
+                }
+            }
+            out.push_str(rest);
+            *s = out;
+        }
+        Value::Array(a) => a.iter_mut().for_each(escape_literals),
+        Value::Object(m) => m.values_mut().for_each(escape_literals),
+        _ => {}
     }
 }
 
@@ -463,30 +520,63 @@ pub fn resolve_conflicts(
     }
 }
 
+/// An S3 destination's region, endpoint and KMS key are the DR region's: the region a
+/// variable, the primary's regional endpoint and key left out.
+fn s3_in_dr(d: &mut Map<String, Value>, tf: &mut Tf<'_>) {
+    d.insert("region".into(), json!("${var.dr_region}"));
+    d.remove("endpoint");
+    if d.remove("kms_key").is_some() {
+        tf.note("an S3 destination's KMS key is the primary region's: left out (the DR bucket's default encryption applies)");
+    }
+}
+
 /// The provider requirement that goes beside the generated files.
 pub fn provider_document() -> Value {
-    json!({"terraform": {"required_providers": {"databricks": {"source": "databricks/databricks"}}},
+    // The provider whose schema the documents are checked against, or a later 1.x.
+    json!({"terraform": {"required_providers": {"databricks": {"source": "databricks/databricks", "version": PROVIDER_VERSION}}},
            "provider": {"databricks": {}}})
 }
 
 /// Every `${...}` reference of a document: `(data?, type, name)` of resources and data sources,
 /// and variables.
 pub fn references(doc: &Value) -> (BTreeSet<(bool, String, String)>, BTreeSet<String>) {
-    fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>) {
+    fn strings<'v>(v: &'v Value, out: &mut Vec<&'v str>, deps: &mut Vec<&'v str>) {
         match v {
             Value::String(s) => out.push(s),
-            Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
-            Value::Object(m) => m.values().for_each(|x| strings(x, out)),
+            Value::Array(a) => a.iter().for_each(|x| strings(x, out, deps)),
+            Value::Object(m) => {
+                for (k, x) in m {
+                    match (k.as_str(), x) {
+                        // `depends_on`: addresses, not interpolations.
+                        ("depends_on", Value::Array(a)) => {
+                            deps.extend(a.iter().filter_map(Value::as_str));
+                        }
+                        _ => strings(x, out, deps),
+                    }
+                }
+            }
             _ => {}
         }
     }
-    let mut all = Vec::new();
-    strings(doc, &mut all);
+    let (mut all, mut deps) = (Vec::new(), Vec::new());
+    strings(doc, &mut all, &mut deps);
     let (mut refs, mut vars) = (BTreeSet::new(), BTreeSet::new());
+    for d in deps {
+        match d.split('.').collect::<Vec<_>>().as_slice() {
+            ["data", ty, n] => refs.insert((true, (*ty).to_string(), (*n).to_string())),
+            [ty, n] => refs.insert((false, (*ty).to_string(), (*n).to_string())),
+            _ => false,
+        };
+    }
     // A local is recorded as a reference of type `local`.
     for s in all {
         let mut rest = s;
         while let Some(i) = rest.find("${") {
+            if rest[..i].ends_with('$') {
+                // `$${`: a literal, not an interpolation.
+                rest = &rest[i + 2..];
+                continue;
+            }
             let tail = &rest[i + 2..];
             let end = tail.find('}').unwrap_or(tail.len());
             let expr = &tail[..end];
@@ -661,7 +751,7 @@ pub mod shapes {
                     {
                         let dr = tf.remap("an init script", &dest);
                         d.insert("destination".into(), json!(dr));
-                        d.remove("region");
+                        s3_in_dr(d, tf);
                     }
                 }
             }
@@ -677,7 +767,7 @@ pub mod shapes {
                         {
                             let dr = tf.remap("a cluster log destination", &dest);
                             d.insert("destination".into(), json!(dr));
-                            d.remove("region");
+                            s3_in_dr(d, tf);
                         }
                     }
                 }
@@ -809,6 +899,42 @@ mod tests {
             ["dr_node_types", "dr_unpause"].map(String::from).into()
         );
         assert_eq!(declared(&doc).len(), 1);
+    }
+
+    #[test]
+    fn the_provider_pin_is_the_embedded_schema_s_release() {
+        let meta: Value = serde_json::from_str(include_str!("../tf_schema.json")).unwrap();
+        let read = meta["$meta"]["provider_version"].as_str().unwrap();
+        let pinned = PROVIDER_VERSION.trim_start_matches("~> ");
+        assert!(
+            read.starts_with(&format!("{pinned}.")),
+            "{read} vs {PROVIDER_VERSION}"
+        );
+        assert_eq!(
+            provider_document()["terraform"]["required_providers"]["databricks"]["version"],
+            PROVIDER_VERSION
+        );
+    }
+
+    #[test]
+    fn template_sequences_from_the_api_are_escaped_and_ours_kept() {
+        let mut doc = json!({"resource": {"databricks_cluster": {"c": {
+            "spark_env_vars": {"JAVA_OPTS": "${JAVA_OPTS} -Xmx1g", "T": "%{ if x }"},
+            "policy_id": "${databricks_cluster_policy.p.id}",
+            "n": "${lookup(var.dr_node_types, \"i3\", \"i3\")}", "plain": "a $ b % c"}}}});
+        escape_literals(&mut doc);
+        let c = &doc["resource"]["databricks_cluster"]["c"];
+        assert_eq!(c["spark_env_vars"]["JAVA_OPTS"], "$${JAVA_OPTS} -Xmx1g");
+        assert_eq!(c["spark_env_vars"]["T"], "%%{ if x }");
+        assert_eq!(c["policy_id"], "${databricks_cluster_policy.p.id}");
+        assert_eq!(c["plain"], "a $ b % c");
+        let once = doc.clone();
+        escape_literals(&mut doc);
+        assert_eq!(doc, once, "escaping twice changes nothing");
+        // An escaped sequence is not a reference.
+        let (refs, vars) = references(&json!({"x": "$${databricks_job.j.id} ${var.v}"}));
+        assert!(refs.is_empty(), "{refs:?}");
+        assert_eq!(vars, ["v".to_string()].into());
     }
 
     #[test]
