@@ -180,3 +180,80 @@ async fn a_missing_bucket_is_an_error_not_a_missing_object() {
         ),
     }
 }
+
+/// On a versioned source, an event for an older version of a key that has been overwritten
+/// since (events come in any order) never puts that older version in DR over the newer one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_for_an_overwritten_version_is_skipped_not_copied() {
+    use lakedr::event::{ChangeKind, ObjectEvent};
+    let rig = Rig::new(29, None).await;
+    let s3 = rig.moto.s3();
+    s3.put_bucket_versioning()
+        .bucket(SRC)
+        .versioning_configuration(
+            aws_sdk_s3::types::VersioningConfiguration::builder()
+                .status(aws_sdk_s3::types::BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let key = format!("{PREFIX}mutable/settings.json");
+    let mut versions = Vec::new();
+    for body in ["v1", "v2, longer"] {
+        let out = s3
+            .put_object()
+            .bucket(SRC)
+            .key(&key)
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+        versions.push((
+            out.version_id().unwrap().to_string(),
+            out.e_tag().unwrap().trim_matches('"').to_string(),
+            body.len() as u64,
+        ));
+    }
+    let event = |(version, etag, size): &(String, String, u64)| ObjectEvent {
+        url: ObjectUrl::s3(SRC, &key),
+        kind: ChangeKind::Created,
+        size: Some(*size),
+        etag: Some(etag.clone()),
+        version_id: Some(version.clone()),
+        sequencer: None,
+    };
+    let replicator = lakedr::Replicator {
+        ctx: rig.ctx.clone(),
+    };
+    let dr_body = || async {
+        s3.get_object()
+            .bucket(DR)
+            .key(&key)
+            .send()
+            .await
+            .ok()
+            .map(|g| g.body)
+    };
+    // The newer event first, then the older one.
+    replicator
+        .on_event(&event(&versions[1]), None)
+        .await
+        .unwrap();
+    let out = replicator
+        .on_event(&event(&versions[0]), None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(out, lakedr::handler::Outcome::Skipped { .. }),
+        "{out:?}"
+    );
+    let body = dr_body()
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert_eq!(&body[..], b"v2, longer");
+}

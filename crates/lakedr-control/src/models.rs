@@ -37,7 +37,7 @@ impl ArtifactLocations {
             stores: Some(stores),
             rules: config.rules.clone(),
             dbfs_root,
-            compare_etags: config.copy.kms_key_id.is_none(),
+            compare_etags: config.copy.etags_are_hashes(),
         }
     }
 

@@ -157,6 +157,18 @@ pub struct CopySettings {
     pub max_concurrency: usize,
     /// KMS key for objects written in DR (SSE-KMS); the bucket default when absent.
     pub kms_key_id: Option<String>,
+    /// Whether entity tags are content hashes (MD5) on both sides, so that two objects of the
+    /// same size with different tags differ. Not with SSE-KMS on either side (a KMS object's
+    /// tag is not its MD5): set `false` when a source bucket or the DR bucket's default
+    /// encryption is KMS; with `kms_key_id` set, tags are never compared.
+    pub compare_etags: bool,
+}
+
+impl CopySettings {
+    /// Whether listings' entity tags say whether two objects differ.
+    pub fn etags_are_hashes(&self) -> bool {
+        self.compare_etags && self.kms_key_id.is_none()
+    }
 }
 
 impl Default for CopySettings {
@@ -166,6 +178,7 @@ impl Default for CopySettings {
             multipart_part_size_bytes: 128 * 1024 * 1024,
             max_concurrency: 32,
             kms_key_id: None,
+            compare_etags: true,
         }
     }
 }
@@ -465,6 +478,16 @@ impl Config {
         if let Some(v) = non_empty("LAKEDR_KMS_KEY_ID") {
             self.copy.kms_key_id = Some(v);
         }
+        if let Some(v) = non_empty("LAKEDR_COMPARE_ETAGS") {
+            match v.trim() {
+                "true" | "1" | "yes" => self.copy.compare_etags = true,
+                "false" | "0" | "no" => self.copy.compare_etags = false,
+                other => tracing::warn!(
+                    value = other,
+                    "LAKEDR_COMPARE_ETAGS is neither true nor false: the configuration's value is kept"
+                ),
+            }
+        }
         if non_empty("LAKEDR_S3_FORCE_PATH_STYLE")
             .is_some_and(|v| matches!(v.trim(), "1" | "true" | "TRUE" | "True" | "yes"))
         {
@@ -654,5 +677,20 @@ mod tests {
                 .unwrap();
         c.apply_env(|k| (k == "LAKEDR_ORDERED_QUEUE_URL").then(|| "q".to_string()));
         assert_eq!(c.queues.ordered_url.as_deref(), Some("q"));
+    }
+
+    #[test]
+    fn entity_tags_are_compared_only_without_kms() {
+        let base = "[[rule]]\nname='a'\nsource='s3://a/'\ndestination='s3://b/'\n";
+        let c = Config::from_text(base).unwrap();
+        assert!(c.copy.etags_are_hashes());
+        let kms = Config::from_text(&format!("{base}[copy]\nkms_key_id = 'k'\n")).unwrap();
+        assert!(!kms.copy.etags_are_hashes());
+        let off = Config::from_text(&format!("{base}[copy]\ncompare_etags = false\n")).unwrap();
+        assert!(!off.copy.etags_are_hashes());
+        // The template turns it off when a source bucket has a KMS key.
+        let mut env = c.clone();
+        env.apply_env(|k| (k == "LAKEDR_COMPARE_ETAGS").then(|| "false".to_string()));
+        assert!(!env.copy.etags_are_hashes());
     }
 }

@@ -8,9 +8,10 @@ use crate::config::{Config, DeletePolicy};
 use crate::error::{Error, Result};
 use crate::store::Scheme;
 
-/// The largest configuration the template takes (a CloudFormation parameter and a Lambda
-/// environment variable both stop at 4 KiB).
-pub const MAX_CONFIG_BYTES: usize = 4096;
+/// The largest configuration the template takes. Lambda allows 4 KiB for all the environment
+/// variables of a function together (names and values); the template's others (queue URLs, the
+/// KMS key, the log level, the control-plane export's settings) take up to about 1 KiB.
+pub const MAX_CONFIG_BYTES: usize = 4096 - 1024;
 
 /// `{parameter: value}` for `sam deploy --parameter-overrides file://...`: `ReplicationConfig`
 /// (the file as one line of JSON), `SourceBuckets`, `SourceBucketArns`, `SourceObjectArns`,
@@ -69,7 +70,8 @@ pub fn parameters(
         return Err(Error::config(
             "(file)",
             format!(
-                "{} bytes as one line of JSON; the template takes at most {MAX_CONFIG_BYTES}",
+                "{} bytes as one line of JSON; the template takes at most {MAX_CONFIG_BYTES} \
+                 (Lambda's 4 KiB of environment, less the template's other variables)",
                 one_line.len()
             ),
         ));

@@ -78,6 +78,29 @@ pub struct Counts {
 }
 
 impl Counts {
+    fn merge(&mut self, o: &Counts) {
+        let Counts {
+            copied,
+            enqueued,
+            synced,
+            skipped,
+            refused,
+            deleted,
+            dead_lettered,
+            deferred,
+            retried,
+        } = o;
+        self.copied += copied;
+        self.enqueued += enqueued;
+        self.synced += synced;
+        self.skipped += skipped;
+        self.refused += refused;
+        self.deleted += deleted;
+        self.dead_lettered += dead_lettered;
+        self.deferred += deferred;
+        self.retried += retried;
+    }
+
     fn add(&mut self, o: &Outcome) {
         match o {
             Outcome::Copied { .. } => self.copied += 1,
@@ -105,7 +128,10 @@ impl Counts {
     }
 }
 
-/// Copies one object of a rule to DR, pinned to what the event saw.
+/// Copies one object of a rule to DR, pinned to what the event saw: the current object, only
+/// if it still has the event's entity tag (an event for an older version of a key overwritten
+/// since is skipped, never copied over the newer one, versioned bucket or not); a version id
+/// alone (no entity tag) pins that version.
 pub async fn copy_object(
     ctx: &Context,
     rule: &Rule,
@@ -113,10 +139,13 @@ pub async fn copy_object(
     ev: Option<&ObjectEvent>,
 ) -> Result<()> {
     let src = rule.src_url(rel);
+    let etag = ev.and_then(|e| e.etag.clone());
     let source = CopySource {
         url: src,
-        version_id: ev.and_then(|e| e.version_id.clone()),
-        etag: ev.and_then(|e| e.etag.clone()),
+        version_id: ev
+            .filter(|_| etag.is_none())
+            .and_then(|e| e.version_id.clone()),
+        etag,
         size: ev.and_then(|e| e.size),
     };
     ctx.stores.copy(&source, &rule.dr_url(rel)).await
@@ -262,6 +291,11 @@ impl Replicator {
                 if in_delta_table(&self.ctx.stores, rule, rel).await? {
                     return retained("part of a Delta table: DR versions may still need it");
                 }
+                // A noncurrent version expired, or a delete event older than the object written
+                // since: the source still has the key, and so does DR.
+                if self.ctx.stores.head(&rule.src_url(rel)).await?.is_some() {
+                    return retained("the source still has the object");
+                }
                 self.ctx.stores.delete(&rule.dr_url(rel)).await?;
                 Ok(Outcome::Deleted { key })
             }
@@ -276,10 +310,18 @@ impl Replicator {
 
     /// Handles an SQS batch of S3 / EventBridge events with partial batch failures, and logs
     /// one line of counts per batch (copied, enqueued, refused...).
+    ///
+    /// Records are handled concurrently (a batch of large copies would otherwise outlast the
+    /// function); one not started by the deadline is given back to the queue.
     pub async fn handle_sqs(&self, event: SqsEvent, deadline: Option<Instant>) -> SqsBatchResponse {
-        let mut failures = Vec::new();
-        let mut counts = Counts::default();
-        for record in event.records {
+        // Inline ordered units (no ordered queue: the CLI) run one at a time, as before.
+        let n = if self.ctx.ordered.is_some() {
+            self.ctx.config.copy.max_concurrency.max(1)
+        } else {
+            1
+        };
+        use futures::StreamExt as _;
+        let results = futures::stream::iter(event.records.into_iter().map(|record| async move {
             let msg = InMessage {
                 id: record.message_id.clone().unwrap_or_default(),
                 receipt: String::new(),
@@ -287,8 +329,22 @@ impl Replicator {
                 group_id: None,
                 attributes: BTreeMap::new(),
             };
-            if !self.handle_counted(&msg, deadline, &mut counts).await {
-                failures.push(msg.id);
+            let mut counts = Counts::default();
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                counts.retried += 1;
+                return (msg.id, false, counts);
+            }
+            let done = self.handle_counted(&msg, deadline, &mut counts).await;
+            (msg.id, done, counts)
+        }))
+        .buffer_unordered(n);
+        let results: Vec<(String, bool, Counts)> = results.collect().await;
+        let mut counts = Counts::default();
+        let mut failures = Vec::new();
+        for (id, done, c) in results {
+            counts.merge(&c);
+            if !done {
+                failures.push(id);
             }
         }
         counts.log();
@@ -752,5 +808,55 @@ impl OrderedSync {
             .map_err(|e| Error::malformed(None, format!("ordered-stage message: {e}")))?;
         let report = self.run_one(&m, deadline).await?;
         Ok(serde_json::to_value(report).unwrap_or(Value::Null))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::ObjectEvent;
+
+    /// Mirrored deletes: a delete event removes the DR copy only once the source no longer
+    /// has the key (a noncurrent version expired, or an older delete event arriving after the
+    /// key was written again, leaves both in place).
+    #[tokio::test]
+    async fn a_mirrored_delete_waits_until_the_source_has_no_such_object() {
+        let (src, dr) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        for dir in [src.path(), dr.path()] {
+            std::fs::create_dir_all(dir.join("docs")).unwrap();
+            std::fs::write(dir.join("docs/a.txt"), "a").unwrap();
+        }
+        let config = Config::from_text(&format!(
+            "[[rule]]\nname = \"r\"\nsource = \"{}/\"\ndestination = \"{}/\"\ndelete_policy = \"mirror-non-table\"\n",
+            src.path().display(),
+            dr.path().display()
+        ))
+        .unwrap();
+        let url = config.rules[0].src_url("docs/a.txt");
+        let replicator = Replicator {
+            ctx: Context {
+                config: Arc::new(config),
+                stores: Stores::new(None),
+                ordered: None,
+                dead_letter: None,
+                ordered_dead_letter: None,
+                hints: Default::default(),
+            },
+        };
+        let delete = ObjectEvent {
+            url,
+            kind: ChangeKind::Deleted,
+            size: None,
+            etag: None,
+            version_id: None,
+            sequencer: None,
+        };
+        let out = replicator.on_event(&delete, None).await.unwrap();
+        assert!(matches!(out, Outcome::Skipped { .. }), "{out:?}");
+        assert!(dr.path().join("docs/a.txt").exists());
+        std::fs::remove_file(src.path().join("docs/a.txt")).unwrap();
+        let out = replicator.on_event(&delete, None).await.unwrap();
+        assert!(matches!(out, Outcome::Deleted { .. }), "{out:?}");
+        assert!(!dr.path().join("docs/a.txt").exists());
     }
 }
