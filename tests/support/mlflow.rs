@@ -37,6 +37,7 @@ impl Mlflow {
             .local_addr()
             .unwrap()
             .port();
+        use std::os::unix::process::CommandExt as _;
         let child = std::process::Command::new(venv_bin().join("mlflow"))
             .args(["server", "--host", "127.0.0.1", "--port", &port.to_string()])
             .arg("--backend-store-uri")
@@ -49,6 +50,9 @@ impl Mlflow {
             .current_dir(db.path())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
+            // `mlflow server` starts uvicorn as a child of its own: a process group of their
+            // own lets drop stop both.
+            .process_group(0)
             .spawn()
             .expect("start mlflow server");
         let server = Mlflow {
@@ -117,6 +121,10 @@ fn s3_env(endpoint: &str) -> Vec<(&'static str, String)> {
 
 impl Drop for Mlflow {
     fn drop(&mut self) {
+        // The whole group (the launcher and its uvicorn), then the launcher reaped.
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", "--", &format!("-{}", self.child.id())])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
