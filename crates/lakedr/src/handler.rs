@@ -859,4 +859,47 @@ mod tests {
         assert!(matches!(out, Outcome::Deleted { .. }), "{out:?}");
         assert!(!dr.path().join("docs/a.txt").exists());
     }
+
+    /// Records not started by the deadline go back to the queue; the others are handled.
+    #[tokio::test]
+    async fn records_not_started_by_the_deadline_are_given_back() {
+        let (src, dr) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        std::fs::write(src.path().join("a.txt"), "a").unwrap();
+        let config = Config::from_text(&format!(
+            "[[rule]]\nname = \"r\"\nsource = \"{}/\"\ndestination = \"{}/\"\n",
+            src.path().display(),
+            dr.path().display()
+        ))
+        .unwrap();
+        let replicator = Replicator {
+            ctx: Context {
+                config: Arc::new(config),
+                stores: Stores::new(None),
+                ordered: None,
+                dead_letter: None,
+                ordered_dead_letter: None,
+                hints: Default::default(),
+            },
+        };
+        let body = serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": src.path().display().to_string()}, "object": {"key": "a.txt", "size": 1}}}]});
+        let event = |ids: &[&str]| -> SqsEvent {
+            serde_json::from_value(
+                serde_json::json!({"Records": ids.iter().map(|id| serde_json::json!({
+                "messageId": id, "receiptHandle": "r", "body": body.to_string(), "attributes": {},
+                "messageAttributes": {}, "eventSource": "aws:sqs"})).collect::<Vec<_>>()}),
+            )
+            .unwrap()
+        };
+        let past = Some(Instant::now());
+        let resp = replicator.handle_sqs(event(&["m1", "m2"]), past).await;
+        let failed: Vec<&str> = resp
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["m1", "m2"], "none started after the deadline");
+        let resp = replicator.handle_sqs(event(&["m3"]), None).await;
+        assert!(resp.batch_item_failures.is_empty());
+    }
 }
