@@ -4,10 +4,9 @@
 
 use async_trait::async_trait;
 
-use crate::api::list_scim;
 use crate::audit::Record;
-use crate::error::{Error, Result};
-use crate::kind::{Acl, Cx, Hit, Kind, KindSpec, Securable, as_id};
+use crate::error::Result;
+use crate::kind::{Acl, Cx, Hit, Kind, KindSpec, Securable};
 use crate::obj::{Obj, Walk};
 use crate::terraform::Tf;
 
@@ -17,31 +16,19 @@ pub struct Spec;
 #[async_trait]
 impl KindSpec for Spec {
     async fn walk(&self, cx: &Cx<'_>, walk: &mut Walk) {
-        let Some(a) = cx.account else { return };
-        if let Some(items) = walk.listed(
+        super::walk_account_scim(
+            cx,
+            walk,
             Kind::AccountServicePrincipals,
-            list_scim(a.api, &a.path("/scim/v2/ServicePrincipals")).await,
-        ) {
-            for v in items {
-                if let Some(id) = as_id(&v["id"]) {
-                    walk.push(Obj::new(Kind::AccountServicePrincipals, id, v));
-                }
-            }
-        }
+            "ServicePrincipals",
+        )
+        .await;
     }
     fn parents(&self) -> &'static [Kind] {
         &[]
     }
     async fn read_one(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Vec<Obj>>> {
-        let a = cx.account.ok_or_else(|| Error::Deferred {
-            kind: Kind::AccountServicePrincipals.name().into(),
-            reason: "no account credentials are configured".into(),
-        })?;
-        let v = a
-            .api
-            .get(&a.path(&format!("/scim/v2/ServicePrincipals/{id}")), &[])
-            .await?;
-        Ok(Some(vec![Obj::new(Kind::AccountServicePrincipals, id, v)]))
+        super::read_account_scim(cx, Kind::AccountServicePrincipals, "ServicePrincipals", id).await
     }
     fn dependents(&self, _id: &str) -> (Vec<String>, Vec<String>) {
         (Vec::new(), Vec::new())

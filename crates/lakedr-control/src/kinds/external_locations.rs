@@ -3,11 +3,10 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
-use crate::api::{Token, list_paged};
 use crate::audit::Record;
 use crate::error::Result;
 use crate::kind::{Acl, Cx, Hit, Kind, KindSpec, Securable};
-use crate::obj::{Obj, Walk, each, enc, keyed};
+use crate::obj::{Obj, Walk};
 use crate::terraform::{Tf, name, reference};
 
 #[derive(Debug)]
@@ -24,44 +23,20 @@ const SEC: Securable = Securable {
 #[async_trait]
 impl KindSpec for Spec {
     async fn walk(&self, cx: &Cx<'_>, walk: &mut Walk) {
-        if !walk.complete.contains(&Kind::Metastore) {
-            return;
-        }
-        let listed = list_paged(
-            cx.api,
-            "/api/2.1/unity-catalog/external-locations",
-            &[],
+        super::walk_uc_named(
+            cx,
+            walk,
+            Kind::ExternalLocations,
+            "external-locations",
             "external_locations",
-            Token::PageToken,
         )
         .await;
-        if let Some(items) = walk.listed(Kind::ExternalLocations, listed) {
-            let items: Vec<(String, Value)> =
-                items.into_iter().filter_map(|v| keyed(v, "name")).collect();
-            each(
-                walk,
-                Kind::ExternalLocations,
-                items,
-                cx.concurrency,
-                |n, body| super::with_grants(cx.api, Obj::new(Kind::ExternalLocations, n, body)),
-            )
-            .await;
-        }
     }
     fn parents(&self) -> &'static [Kind] {
         &[]
     }
     async fn read_one(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Vec<Obj>>> {
-        let body = cx
-            .api
-            .get(
-                &format!("/api/2.1/unity-catalog/external-locations/{}", enc(id)),
-                &[],
-            )
-            .await?;
-        Ok(Some(
-            super::with_grants(cx.api, Obj::new(Kind::ExternalLocations, id, body)).await?,
-        ))
+        super::read_uc(cx, Kind::ExternalLocations, "external-locations", id, |b| b).await
     }
     fn dependents(&self, id: &str) -> (Vec<String>, Vec<String>) {
         (super::grants_key(Some(SEC), id), Vec::new())

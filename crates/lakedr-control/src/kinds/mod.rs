@@ -53,6 +53,96 @@ pub mod workspace_conf;
 pub mod workspace_files;
 
 /// Object permissions: `permissions/<api>/<id>`.
+/// One Unity Catalog object (`/api/2.1/unity-catalog/<resource>/<id>`) as `kind`, shaped by
+/// `shape`, with its grants.
+pub async fn read_uc(
+    cx: &crate::kind::Cx<'_>,
+    kind: Kind,
+    resource: &str,
+    id: &str,
+    shape: fn(serde_json::Value) -> serde_json::Value,
+) -> Result<Option<Vec<Obj>>> {
+    let body = cx
+        .api
+        .get(
+            &format!("/api/2.1/unity-catalog/{resource}/{}", enc(id)),
+            &[],
+        )
+        .await?;
+    Ok(Some(
+        with_grants(cx.api, Obj::new(kind, id, shape(body))).await?,
+    ))
+}
+
+/// The walk of a metastore-wide Unity Catalog listing keyed by name (`external-locations`,
+/// `storage-credentials`, with the list under `field`), each object with its grants.
+pub async fn walk_uc_named(
+    cx: &crate::kind::Cx<'_>,
+    walk: &mut crate::obj::Walk,
+    kind: Kind,
+    resource: &str,
+    field: &str,
+) {
+    if !walk.complete.contains(&Kind::Metastore) {
+        return;
+    }
+    let listed = crate::api::list_paged(
+        cx.api,
+        &format!("/api/2.1/unity-catalog/{resource}"),
+        &[],
+        field,
+        crate::api::Token::PageToken,
+    )
+    .await;
+    if let Some(items) = walk.listed(kind, listed) {
+        let items: Vec<(String, serde_json::Value)> = items
+            .into_iter()
+            .filter_map(|v| crate::obj::keyed(v, "name"))
+            .collect();
+        crate::obj::each(walk, kind, items, cx.concurrency, |n, body| {
+            with_grants(cx.api, Obj::new(kind, n, body))
+        })
+        .await;
+    }
+}
+
+/// The walk of an account SCIM resource (`Users`, `Groups`, `ServicePrincipals`) as `kind`,
+/// when account credentials are configured.
+pub async fn walk_account_scim(
+    cx: &crate::kind::Cx<'_>,
+    walk: &mut crate::obj::Walk,
+    kind: Kind,
+    resource: &str,
+) {
+    let Some(a) = cx.account else { return };
+    let listed = crate::api::list_scim(a.api, &a.path(&format!("/scim/v2/{resource}"))).await;
+    if let Some(items) = walk.listed(kind, listed) {
+        for v in items {
+            if let Some(id) = crate::kind::as_id(&v["id"]) {
+                walk.push(Obj::new(kind, id, v));
+            }
+        }
+    }
+}
+
+/// One object of an account SCIM resource; deferred without account credentials.
+pub async fn read_account_scim(
+    cx: &crate::kind::Cx<'_>,
+    kind: Kind,
+    resource: &str,
+    id: &str,
+) -> Result<Option<Vec<Obj>>> {
+    let a = cx.account.ok_or_else(|| crate::error::Error::Deferred {
+        kind: kind.name().into(),
+        reason: "no account credentials are configured".into(),
+    })?;
+    let v = a
+        .api
+        .get(&a.path(&format!("/scim/v2/{resource}/{id}")), &[])
+        .await?;
+    Ok(Some(vec![Obj::new(kind, id, v)]))
+}
+
 pub async fn permissions(api: &dyn WorkspaceApi, acl: &str, id: &str) -> Result<Obj> {
     let body = api
         .get(&format!("/api/2.0/permissions/{acl}/{id}"), &[])

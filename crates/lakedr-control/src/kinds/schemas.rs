@@ -9,7 +9,7 @@ use crate::api::{Token, list_paged};
 use crate::audit::Record;
 use crate::error::Result;
 use crate::kind::{Acl, Cx, Hit, Kind, KindSpec, Securable};
-use crate::obj::{Obj, Walk, each, enc, keyed};
+use crate::obj::{Obj, Walk, each, keyed};
 use crate::terraform::{Tf, name, shapes};
 
 #[derive(Debug)]
@@ -78,13 +78,7 @@ impl KindSpec for Spec {
         &[]
     }
     async fn read_one(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Vec<Obj>>> {
-        let body = cx
-            .api
-            .get(&format!("/api/2.1/unity-catalog/schemas/{}", enc(id)), &[])
-            .await?;
-        Ok(Some(
-            super::with_grants(cx.api, Obj::new(Kind::Schemas, id, body)).await?,
-        ))
+        super::read_uc(cx, Kind::Schemas, "schemas", id, |b| b).await
     }
     fn dependents(&self, id: &str) -> (Vec<String>, Vec<String>) {
         (super::grants_key(Some(SEC), id), Vec::new())

@@ -4,11 +4,10 @@
 use async_trait::async_trait;
 use serde_json::{Map, Value, json};
 
-use crate::api::{Token, list_paged};
 use crate::audit::Record;
 use crate::error::Result;
 use crate::kind::{Acl, Cx, Hit, Kind, KindSpec, Securable};
-use crate::obj::{Obj, Walk, each, enc, keyed};
+use crate::obj::{Obj, Walk};
 use crate::terraform::{Tf, name, vars};
 
 #[derive(Debug)]
@@ -25,44 +24,27 @@ const SEC: Securable = Securable {
 #[async_trait]
 impl KindSpec for Spec {
     async fn walk(&self, cx: &Cx<'_>, walk: &mut Walk) {
-        if !walk.complete.contains(&Kind::Metastore) {
-            return;
-        }
-        let listed = list_paged(
-            cx.api,
-            "/api/2.1/unity-catalog/storage-credentials",
-            &[],
+        super::walk_uc_named(
+            cx,
+            walk,
+            Kind::StorageCredentials,
+            "storage-credentials",
             "storage_credentials",
-            Token::PageToken,
         )
         .await;
-        if let Some(items) = walk.listed(Kind::StorageCredentials, listed) {
-            let items: Vec<(String, Value)> =
-                items.into_iter().filter_map(|v| keyed(v, "name")).collect();
-            each(
-                walk,
-                Kind::StorageCredentials,
-                items,
-                cx.concurrency,
-                |n, body| super::with_grants(cx.api, Obj::new(Kind::StorageCredentials, n, body)),
-            )
-            .await;
-        }
     }
     fn parents(&self) -> &'static [Kind] {
         &[]
     }
     async fn read_one(&self, cx: &Cx<'_>, id: &str) -> Result<Option<Vec<Obj>>> {
-        let body = cx
-            .api
-            .get(
-                &format!("/api/2.1/unity-catalog/storage-credentials/{}", enc(id)),
-                &[],
-            )
-            .await?;
-        Ok(Some(
-            super::with_grants(cx.api, Obj::new(Kind::StorageCredentials, id, body)).await?,
-        ))
+        super::read_uc(
+            cx,
+            Kind::StorageCredentials,
+            "storage-credentials",
+            id,
+            |b| b,
+        )
+        .await
     }
     fn dependents(&self, id: &str) -> (Vec<String>, Vec<String>) {
         (super::grants_key(Some(SEC), id), Vec::new())
