@@ -71,18 +71,6 @@ fn blocks<'m>(
         .filter_map(Value::as_object_mut)
 }
 
-/// The values at `keys` of `m` that are on S3 become their DR copies.
-fn remap_s3(m: &mut Map<String, Value>, keys: &[&str], what: &str, tf: &mut Tf<'_>) {
-    for key in keys {
-        if let Some(p) = m.get(*key).and_then(Value::as_str).map(str::to_owned)
-            && p.starts_with("s3")
-        {
-            let dr = tf.remap(what, &p);
-            m.insert((*key).into(), Value::String(dr));
-        }
-    }
-}
-
 /// The ids a task names, as references.
 fn task_refs(t: &mut Map<String, Value>, tf: &mut Tf<'_>) {
     tf.refer_at(t, "existing_cluster_id", Kind::Clusters, "id");
@@ -115,7 +103,7 @@ fn task_refs(t: &mut Map<String, Value>, tf: &mut Tf<'_>) {
     }
     // Files on S3 the task runs or installs: their DR copies.
     for lib in blocks(t, "library") {
-        remap_s3(
+        shapes::remap_s3(
             lib,
             &["jar", "whl", "egg", "requirements"],
             "a task library",
@@ -123,10 +111,10 @@ fn task_refs(t: &mut Map<String, Value>, tf: &mut Tf<'_>) {
         );
     }
     for b in blocks(t, "spark_python_task") {
-        remap_s3(b, &["python_file"], "a task's Python file", tf);
+        shapes::remap_s3(b, &["python_file"], "a task's Python file", tf);
     }
     for b in blocks(t, "spark_jar_task") {
-        remap_s3(b, &["jar_uri"], "a task's jar", tf);
+        shapes::remap_s3(b, &["jar_uri"], "a task's jar", tf);
     }
     for c in blocks(t, "new_cluster") {
         shapes::cluster_spec(c, tf);
@@ -211,7 +199,7 @@ impl KindSpec for Spec {
         // A file arrival trigger watches a storage location: its DR copy.
         for tr in blocks(&mut m, "trigger") {
             for fa in blocks(tr, "file_arrival") {
-                remap_s3(fa, &["url"], "a file arrival trigger", tf);
+                shapes::remap_s3(fa, &["url"], "a file arrival trigger", tf);
             }
         }
         for block in ["schedule", "continuous", "trigger"] {

@@ -82,14 +82,12 @@ impl KindSpec for Spec {
             let mut m: Map<String, Value> = tf.fit("databricks_library", lib);
             let cluster = tf.refer(Kind::Clusters, &o.id, "id");
             m.insert("cluster_id".into(), cluster);
-            for key in ["jar", "whl", "egg", "requirements"] {
-                if let Some(p) = m.get(key).and_then(Value::as_str).map(str::to_owned)
-                    && p.starts_with("s3")
-                {
-                    let dr = tf.remap("a library", &p);
-                    m.insert(key.into(), json!(dr));
-                }
-            }
+            crate::terraform::shapes::remap_s3(
+                &mut m,
+                &["jar", "whl", "egg", "requirements"],
+                "a library",
+                tf,
+            );
             tf.resource(
                 "databricks_library",
                 name("library", &format!("{}/{i}", o.id)),

@@ -103,14 +103,7 @@ impl KindSpec for Spec {
             .flatten()
             .filter_map(Value::as_object_mut)
         {
-            for key in ["jar", "whl"] {
-                if let Some(p) = lib.get(key).and_then(Value::as_str).map(str::to_owned)
-                    && p.starts_with("s3")
-                {
-                    let dr = tf.remap("a pipeline library", &p);
-                    lib.insert(key.into(), json!(dr));
-                }
-            }
+            shapes::remap_s3(lib, &["jar", "whl"], "a pipeline library", tf);
         }
         // A continuous pipeline starts running when created: paused in DR like a job's
         // schedule, until `dr_unpause`.

@@ -775,6 +775,19 @@ pub mod shapes {
         }
     }
 
+    /// The values at `keys` of `m` that are on S3 (a library, a task's file, a trigger's
+    /// URL) become their DR copies.
+    pub fn remap_s3(m: &mut Map<String, Value>, keys: &[&str], what: &str, tf: &mut Tf<'_>) {
+        for key in keys {
+            if let Some(p) = m.get(*key).and_then(Value::as_str).map(str::to_owned)
+                && p.starts_with("s3")
+            {
+                let dr = tf.remap(what, &p);
+                m.insert((*key).into(), Value::String(dr));
+            }
+        }
+    }
+
     /// The values of the map at `key` (Spark configuration, a pipeline's configuration) that
     /// are storage locations become their DR copies.
     pub fn remap_values(m: &mut Map<String, Value>, key: &str, tf: &mut Tf<'_>) {
